@@ -1,0 +1,31 @@
+# Vanish: remove objects from videos over whole datasets.
+# Run the demo:   snakemake --cores all
+# Run any sheet:  snakemake --cores N --config samples=PATH results=DIR
+
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/frames.smk"
+include: "workflow/rules/masks.smk"
+include: "workflow/rules/classical.smk"
+include: "workflow/rules/propagate.smk"
+include: "workflow/rules/encode.smk"
+include: "workflow/rules/metrics.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand(f"{RESULTS}/{{sample}}/removed.mp4", sample=SAMPLES.index),
+        f"{RESULTS}/metrics.csv",

@@ -1,0 +1,1 @@
+"""Neural and weight-free models: RAFT, flow completion, ProPainter generator, propagation."""

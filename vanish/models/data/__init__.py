@@ -1,0 +1,1 @@
+"""Package data of vanish.models (the RAFT key map); a package so importlib.resources finds it."""

@@ -1,0 +1,60 @@
+# The weight-free backend: DIS flow, harmonic flow completion, keyframe fill.
+
+
+rule flows_classical:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        masks=f"{RESULTS}/{{sample}}/masks",
+    output:
+        directory(f"{RESULTS}/{{sample}}/flows"),
+    params:
+        preset=config["classical"]["dis_preset"],
+        cut_threshold=config["classical"]["cut_threshold"],
+        dtype=config["flow_storage"],
+    threads: 1
+    log:
+        stage_log("flows"),
+    benchmark:
+        stage_benchmark("flows")
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/flows_classical.py"
+
+
+rule complete_classical:
+    input:
+        flows=f"{RESULTS}/{{sample}}/flows",
+        masks=f"{RESULTS}/{{sample}}/masks",
+    output:
+        directory(f"{RESULTS}/{{sample}}/completed_flows"),
+    threads: 1
+    log:
+        stage_log("complete"),
+    benchmark:
+        stage_benchmark("complete")
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/complete_classical.py"
+
+
+rule fill_classical:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        masks=f"{RESULTS}/{{sample}}/masks",
+        flows=f"{RESULTS}/{{sample}}/completed_flows",
+        propagated=f"{RESULTS}/{{sample}}/propagated",
+    output:
+        directory(f"{RESULTS}/{{sample}}/inpainted"),
+    params:
+        interpolation=interpolation(),
+    threads: config["threads"]
+    log:
+        stage_log("fill"),
+    benchmark:
+        stage_benchmark("fill")
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/fill_classical.py"

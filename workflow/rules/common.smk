@@ -1,0 +1,48 @@
+# Shared setup: the validated sample sheet and helpers used by every rule file.
+
+import pandas as pd
+from snakemake.utils import validate
+
+from vanish.samples import SAMPLE_ID, read_sample_sheet, validate_sample_sheet
+
+
+RESULTS = config["results"].rstrip("/")
+BACKEND = config["backend"]
+DEMO_DIR = config.get("demo", {}).get("folder", "resources/demo")
+DEMO_FILES = {
+    f"{DEMO_DIR}/{clip}/{part}"
+    for clip in config.get("demo", {}).get("clips", {})
+    for part in ("video.mp4", "masks")
+}
+
+_sheet = read_sample_sheet(config["samples"])
+validate(_sheet, "../schemas/samples.schema.yaml")
+SAMPLES = validate_sample_sheet(_sheet, config["samples"], producible=DEMO_FILES)
+
+
+wildcard_constraints:
+    sample=SAMPLE_ID.pattern.strip("^$"),
+    clip=SAMPLE_ID.pattern.strip("^$"),
+
+
+def sample_row(wildcards):
+    """The sample sheet row of a job's sample."""
+    return SAMPLES.loc[wildcards.sample]
+
+
+def stage_log(rule_name):
+    """Log file of one rule for one sample."""
+    return f"{RESULTS}/logs/{{sample}}/{rule_name}.log"
+
+
+def stage_benchmark(rule_name):
+    """Snakemake benchmark file of one rule for one sample (runtime in metrics)."""
+    return f"{RESULTS}/benchmarks/{{sample}}/{rule_name}.tsv"
+
+
+def interpolation():
+    """Pixel interpolation of image propagation: the reference's nearest for ProPainter."""
+    choice = config["propagate"]["interpolation"]
+    if choice != "auto":
+        return choice
+    return "nearest" if BACKEND == "propainter" else "bilinear"

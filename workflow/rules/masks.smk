@@ -1,0 +1,20 @@
+# Masks given as files (DAVIS-style folders): validated, binarised, dilated.
+
+
+rule masks_from_files:
+    input:
+        masks=lambda wc: sample_row(wc)["masks"],
+        frames=f"{RESULTS}/{{sample}}/frames",
+    output:
+        directory(f"{RESULTS}/{{sample}}/masks"),
+    params:
+        dilation=config["mask_dilation"],
+    threads: 1
+    log:
+        stage_log("masks"),
+    benchmark:
+        stage_benchmark("masks")
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/masks_from_files.py"

@@ -1,0 +1,44 @@
+# Quality against ground truth, coverage and runtime per sample; one CSV for the dataset.
+
+METRIC_STAGES = ["frames", "masks", "flows", "complete", "propagate", "fill", "encode"]
+
+
+def ground_truth(wildcards):
+    """The sample's ground truth file or folder, if the sheet gives one."""
+    path = sample_row(wildcards)["ground_truth"]
+    return [path] if path else []
+
+
+rule metrics:
+    input:
+        inpainted=f"{RESULTS}/{{sample}}/inpainted",
+        frames=f"{RESULTS}/{{sample}}/frames",
+        masks=f"{RESULTS}/{{sample}}/masks",
+        video=f"{RESULTS}/{{sample}}/removed.mp4",
+        ground_truth=ground_truth,
+        benchmarks=[stage_benchmark(stage) for stage in METRIC_STAGES],
+    output:
+        f"{RESULTS}/{{sample}}/metrics.json",
+    params:
+        ssim_window=config["metrics"]["ssim_window"],
+        baseline=config["metrics"]["telea_baseline"],
+    threads: 1
+    log:
+        stage_log("metrics"),
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/metrics.py"
+
+
+rule metrics_table:
+    input:
+        expand(f"{RESULTS}/{{sample}}/metrics.json", sample=SAMPLES.index),
+    output:
+        f"{RESULTS}/metrics.csv",
+    log:
+        f"{RESULTS}/logs/metrics_table.log",
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/metrics_table.py"
