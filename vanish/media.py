@@ -41,11 +41,21 @@ def probe_video(path: str | Path) -> VideoInfo:
     try:
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as error:
-        raise ValueError(f"no decodable video stream ({str(error).splitlines()[0]})") from error
+        raise ValueError(_stream_problem(path)) from error
     finally:
         reader.close()
     width, height = meta["size"]
     return VideoInfo(float(meta["fps"]), int(width), int(height), bool(meta.get("audio_codec")))
+
+
+def _stream_problem(path: str | Path) -> str:
+    """Why ffmpeg finds no decodable video in `path`, in one line."""
+    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)]
+    header = subprocess.run(command, capture_output=True, text=True, check=False).stderr
+    if "Audio:" in header and "Video:" not in header:
+        return "the file has audio but no video stream"
+    last = [line.strip() for line in header.splitlines() if line.strip()]
+    return f"no decodable video stream ({last[-1] if last else 'ffmpeg printed nothing'})"
 
 
 def _probe_with_ffprobe(path: str | Path) -> VideoInfo:
@@ -89,7 +99,8 @@ def decode_frames(path: str | Path, info: VideoInfo) -> Iterator[np.ndarray]:
         process.stderr.close()
         code = process.wait()
     if code != 0:
-        raise ValueError(f"ffmpeg could not decode the whole video: {stderr.strip()[-300:]}")
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        raise ValueError(f"ffmpeg stopped with: {lines[-1] if lines else code}")
 
 
 def encode_video(

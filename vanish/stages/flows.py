@@ -10,10 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from vanish import io
 from vanish.atomic import atomic_dir
+from vanish.convert import frames_to_tensor
+from vanish.device import select_device
+from vanish.errors import InputError
 from vanish.models.classical import dis_flow, shot_cuts, shots, temporal_prefill
+from vanish.models.raft import (
+    MIN_SIZE,
+    FinalFlowRAFT,
+    chunk_bounds,
+    chunk_length_for_width,
+    compute_bidirectional_flows,
+    load_raft,
+)
 
 
 def classical_flows(
@@ -72,3 +84,64 @@ class FlowChunks:
         """Flush and write the folder's meta.json."""
         self.flush()
         self.writer.close(**extra)
+
+
+def check_raft_clip(sample: str, frame_dir: Path, width: int, height: int, count: int) -> None:
+    """Refuse clips RAFT cannot handle before loading any weights (the reference returns NaN)."""
+    if min(width, height) < MIN_SIZE:
+        raise InputError(
+            sample,
+            frame_dir,
+            f"the processing size {width}x{height} has a side below {MIN_SIZE} px, which RAFT "
+            "cannot handle (the published RAFT silently returns NaN flows there)",
+            f"use a clip of at least {MIN_SIZE}x{MIN_SIZE} px (and max_side >= {MIN_SIZE}), "
+            "upscale it, or use backend: classical",
+        )
+    if count < 2:
+        raise InputError(
+            sample,
+            frame_dir,
+            f"the clip has {count} frame(s); optical flow needs at least 2",
+            "give a clip of at least 2 frames, or use backend: classical",
+        )
+
+
+def raft_chunk_flows(
+    model: FinalFlowRAFT, frames: torch.Tensor, iterations: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward flows (n-1, 2, H, W) of one chunk of frames (n, 3, H, W) in [-1, 1].
+
+    Pure: tensors in, arrays out. One batched RAFT call per direction, as the reference.
+    """
+    forward, backward = compute_bidirectional_flows(frames, model, iterations, len(frames))
+    return forward.float().cpu().numpy(), backward.float().cpu().numpy()
+
+
+def raft_flows(
+    frames_dir: str | Path,
+    out_dir: str | Path,
+    weights_path: str | Path,
+    weights_sha256: str | None,
+    iterations: int = 20,
+    device: str = "auto",
+    dtype: str = "float16",
+) -> Path:
+    """RAFT flows of the clip in `frames_dir` into a flow folder, one chunk in memory at a time.
+
+    Chunks follow ARCHITECTURE §4.3 (12/8/4/2 frames by width, one frame of overlap so every
+    pair is computed once); RAFT always runs in fp32. No shot cuts are recorded: the reference
+    propagates across the whole clip.
+    """
+    frames_dir = Path(frames_dir)
+    frame_dir = frames_dir / "proc"
+    meta = io.read_clip_meta(frames_dir / "meta.json")
+    count = io.count_images(frame_dir)
+    check_raft_clip(meta.sample, frame_dir, meta.proc_width, meta.proc_height, count)
+    model = load_raft(weights_path, weights_sha256).to(select_device(device))
+    with atomic_dir(out_dir) as tmp:
+        writer = io.FlowWriter(tmp, dtype)
+        for start, stop in chunk_bounds(count, chunk_length_for_width(meta.proc_width)):
+            frames = frames_to_tensor(io.read_frames(frame_dir, start, stop))[0]
+            writer.append(*raft_chunk_flows(model, frames, iterations))
+        writer.close(cuts=[], method=f"raft-{iterations}")
+    return Path(out_dir)

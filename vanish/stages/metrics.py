@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from skimage.metrics import structural_similarity
 
 from vanish import io
 from vanish.atomic import atomic_file
@@ -37,7 +37,7 @@ def frame_scores(result: np.ndarray, truth: np.ndarray, hole: np.ndarray, window
     side = min(truth.shape[:2])
     window = min(window, side if side % 2 else side - 1)
     return {
-        "psnr": min(PSNR_CAP, float(peak_signal_noise_ratio(truth, result, data_range=255))),
+        "psnr": psnr_from_mse(float(diff.mean())),
         "ssim": float(
             structural_similarity(truth, result, win_size=window, channel_axis=2, data_range=255)
         ),
@@ -164,5 +164,7 @@ def aggregate_metrics(metric_files: list[str | Path], output: str | Path) -> Pat
         row.update({f"seconds_per_frame_{k}": v for k, v in metrics["seconds_per_frame"].items()})
         rows.append(row)
     with atomic_file(output) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.4f")
+        table = pd.DataFrame(rows)
+        table = table[["sample"] + [c for c in table.columns if c != "sample"]]
+        table.to_csv(tmp, index=False, float_format="%.4f")
     return Path(output)

@@ -7,17 +7,17 @@ rule flows_classical:
         masks=f"{RESULTS}/{{sample}}/masks",
     output:
         directory(f"{RESULTS}/{{sample}}/flows"),
-    params:
-        preset=config["classical"]["dis_preset"],
-        cut_threshold=config["classical"]["cut_threshold"],
-        dtype=config["flow_storage"],
-    threads: 1
     log:
         stage_log("flows"),
     benchmark:
         stage_benchmark("flows")
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        preset=config["classical"]["dis_preset"],
+        cut_threshold=config["classical"]["cut_threshold"],
+        dtype=config["flow_storage"],
     script:
         "../../scripts/flows_classical.py"
 
@@ -28,13 +28,13 @@ rule complete_classical:
         masks=f"{RESULTS}/{{sample}}/masks",
     output:
         directory(f"{RESULTS}/{{sample}}/completed_flows"),
-    threads: 1
     log:
         stage_log("complete"),
     benchmark:
         stage_benchmark("complete")
     conda:
         "../../envs/core.yaml"
+    threads: 1
     script:
         "../../scripts/complete_classical.py"
 
@@ -47,14 +47,14 @@ rule fill_classical:
         propagated=f"{RESULTS}/{{sample}}/propagated",
     output:
         directory(f"{RESULTS}/{{sample}}/inpainted"),
-    params:
-        interpolation=interpolation(),
-    threads: config["threads"]
     log:
         stage_log("fill"),
     benchmark:
         stage_benchmark("fill")
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        interpolation=interpolation(),
     script:
         "../../scripts/fill_classical.py"

@@ -5,7 +5,6 @@ from snakemake.utils import validate
 
 from vanish.samples import SAMPLE_ID, read_sample_sheet, validate_sample_sheet
 
-
 RESULTS = config["results"].rstrip("/")
 BACKEND = config["backend"]
 DEMO_DIR = config.get("demo", {}).get("folder", "resources/demo")
@@ -28,6 +27,12 @@ wildcard_constraints:
 def sample_row(wildcards):
     """The sample sheet row of a job's sample."""
     return SAMPLES.loc[wildcards.sample]
+
+
+def ground_truth(wildcards):
+    """The sample's ground truth file or folder, if the sheet gives one."""
+    path = sample_row(wildcards)["ground_truth"]
+    return [path] if path else []
 
 
 def stage_log(rule_name):

@@ -7,14 +7,14 @@ rule encode:
         frames=f"{RESULTS}/{{sample}}/frames",
     output:
         f"{RESULTS}/{{sample}}/removed.mp4",
-    params:
-        crf=config["encode"]["crf"],
-    threads: 1
     log:
         stage_log("encode"),
     benchmark:
         stage_benchmark("encode")
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        crf=config["encode"]["crf"],
     script:
         "../../scripts/encode.py"

@@ -7,14 +7,14 @@ rule masks_from_files:
         frames=f"{RESULTS}/{{sample}}/frames",
     output:
         directory(f"{RESULTS}/{{sample}}/masks"),
-    params:
-        dilation=config["mask_dilation"],
-    threads: 1
     log:
         stage_log("masks"),
     benchmark:
         stage_benchmark("masks")
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        dilation=config["mask_dilation"],
     script:
         "../../scripts/masks_from_files.py"

@@ -3,12 +3,6 @@
 METRIC_STAGES = ["frames", "masks", "flows", "complete", "propagate", "fill", "encode"]
 
 
-def ground_truth(wildcards):
-    """The sample's ground truth file or folder, if the sheet gives one."""
-    path = sample_row(wildcards)["ground_truth"]
-    return [path] if path else []
-
-
 rule metrics:
     input:
         inpainted=f"{RESULTS}/{{sample}}/inpainted",
@@ -19,14 +13,14 @@ rule metrics:
         benchmarks=[stage_benchmark(stage) for stage in METRIC_STAGES],
     output:
         f"{RESULTS}/{{sample}}/metrics.json",
-    params:
-        ssim_window=config["metrics"]["ssim_window"],
-        baseline=config["metrics"]["telea_baseline"],
-    threads: 1
     log:
         stage_log("metrics"),
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        ssim_window=config["metrics"]["ssim_window"],
+        baseline=config["metrics"]["telea_baseline"],
     script:
         "../../scripts/metrics.py"
 

@@ -8,16 +8,16 @@ rule propagate:
         flows=f"{RESULTS}/{{sample}}/completed_flows",
     output:
         directory(f"{RESULTS}/{{sample}}/propagated"),
-    params:
-        interpolation=interpolation(),
-        chunk=min(100, config["propagate"]["subvideo_length"]),
-        pad=config["propagate"]["pad"],
-    threads: config["threads"]
     log:
         stage_log("propagate"),
     benchmark:
         stage_benchmark("propagate")
     conda:
         "../../envs/core.yaml"
+    threads: 1
+    params:
+        interpolation=interpolation(),
+        chunk=min(100, config["propagate"]["subvideo_length"]),
+        pad=config["propagate"]["pad"],
     script:
         "../../scripts/propagate.py"

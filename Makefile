@@ -1,0 +1,34 @@
+# Quick start targets (see README). `make demo` and `make test` each set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= workflow,demo,dev
+
+.PHONY: install demo test lint pytest benchmarks
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/snakemake --cores all
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+	$(BIN)/snakemake --lint
+
+pytest: install
+	tests/offline.sh $(BIN)/python -m pytest
+
+test: lint pytest
+
+benchmarks: install
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/speed.py

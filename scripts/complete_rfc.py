@@ -1,0 +1,17 @@
+"""Snakemake adapter of the ProPainter backend's `complete` stage (flow completion network)."""
+
+from vanish.runner import run_stage
+from vanish.stages.complete import rfc_complete
+
+run_stage(
+    snakemake,
+    rfc_complete,
+    flows_dir=snakemake.input.flows,
+    masks_dir=snakemake.input.masks,
+    out_dir=snakemake.output[0],
+    weights_path=snakemake.input.weights,
+    weights_sha256=snakemake.params.sha256,
+    subvideo_length=snakemake.params.subvideo_length,
+    device=snakemake.params.device,
+    precision=snakemake.params.precision,
+)

@@ -1,0 +1,21 @@
+"""Snakemake adapter of the ProPainter backend's `fill` stage (sliding-window generator)."""
+
+from vanish.runner import run_stage
+from vanish.stages.transformer import propainter_transformer
+
+run_stage(
+    snakemake,
+    propainter_transformer,
+    frames_dir=snakemake.input.frames,
+    masks_dir=snakemake.input.masks,
+    flows_dir=snakemake.input.flows,
+    propagated_dir=snakemake.input.propagated,
+    out_dir=snakemake.output[0],
+    weights_path=snakemake.input.weights,
+    weights_sha256=snakemake.params.sha256,
+    neighbor_length=snakemake.params.neighbor_length,
+    ref_stride=snakemake.params.ref_stride,
+    subvideo_length=snakemake.params.subvideo_length,
+    device=snakemake.params.device,
+    precision=snakemake.params.precision,
+)

@@ -1,0 +1,25 @@
+"""Shared fixtures: tiny synthetic clips with known ground truth (CPU, fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def clip_on_disk(tmp_path: Path) -> dict:
+    """A 6-frame 48x64 panning clip with moving-box masks, as frame and mask folders."""
+    frames = panning_clip(6, 48, 64)
+    masks = moving_box_masks(6, 48, 64)
+    return {
+        "frames": frames,
+        "masks": masks,
+        "video": write_clip_folder(tmp_path / "input" / "frames", frames),
+        "mask_dir": write_mask_folder(tmp_path / "input" / "masks", masks),
+        "tmp": tmp_path,
+    }

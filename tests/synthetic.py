@@ -1,0 +1,54 @@
+"""Tiny synthetic clips with known ground truth (CPU, fast), shared by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vanish import io
+
+
+def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth but detailed RGB texture (uint8), so flow and fills have something to find."""
+    rng = np.random.default_rng(seed)
+    noise = rng.random((height // 4 + 2, width // 4 + 2, 3))
+    big = cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
+    return (np.clip(big, 0, 1) * 255).astype(np.uint8)
+
+
+def panning_clip(count: int, height: int, width: int, step=(1, 2), seed: int = 0) -> np.ndarray:
+    """(T, H, W, 3): a view panning over a texture by `step` = (rows, cols) pixels per frame."""
+    big = texture(height + step[0] * count, width + step[1] * count, seed)
+    return np.stack(
+        [
+            big[t * step[0] : t * step[0] + height, t * step[1] : t * step[1] + width]
+            for t in range(count)
+        ]
+    )
+
+
+def moving_box_masks(
+    count: int, height: int, width: int, size=(12, 16), speed: int = 3
+) -> np.ndarray:
+    """(T, H, W) bool: a box moving to the right."""
+    masks = np.zeros((count, height, width), bool)
+    for t in range(count):
+        top, left = height // 3, 4 + speed * t
+        masks[t, top : top + size[0], left : left + size[1]] = True
+    return masks
+
+
+def write_clip_folder(folder: Path, frames: np.ndarray) -> Path:
+    """Write frames as a PNG folder (a valid `video` input)."""
+    io.write_frame_folder(folder, frames)
+    return folder
+
+
+def write_mask_folder(folder: Path, masks: np.ndarray) -> Path:
+    """Write bool masks as a PNG folder (a valid `masks` input)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, mask in enumerate(masks):
+        io.write_mask(folder / io.frame_name(index), mask)
+    return folder

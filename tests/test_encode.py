@@ -1,0 +1,47 @@
+"""Stage `encode`: H.264 at the input's fps, frame count kept, audio copied."""
+
+from __future__ import annotations
+
+import subprocess
+
+from synthetic import panning_clip, write_clip_folder
+
+from vanish.media import count_decoded_frames, ffmpeg_exe, probe_video
+from vanish.stages.encode import encode
+from vanish.stages.frames import extract_frames
+
+
+def test_encode_keeps_fps_and_frame_count(tmp_path):
+    source = write_clip_folder(tmp_path / "in", panning_clip(7, 48, 66))
+    frames = extract_frames("e", source, tmp_path / "frames", folder_fps=15)
+    out = encode(source, frames, tmp_path / "removed.mp4")
+    info = probe_video(out)
+    assert (info.fps, info.width, info.height) == (15, 66, 48)  # odd sizes padded to even
+    assert count_decoded_frames(out) == 7
+
+
+def test_audio_is_copied_from_the_source(tmp_path):
+    source = tmp_path / "with_audio.mp4"
+    command = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=1",
+        "-pix_fmt",
+        "yuv420p",
+        "-shortest",
+        str(source),
+    ]
+    subprocess.run(command, check=True)
+    frames = extract_frames("a", source, tmp_path / "frames")
+    out = encode(frames / "proc", frames, tmp_path / "removed.mp4")
+    assert probe_video(out).has_audio
+    assert count_decoded_frames(out) == 10

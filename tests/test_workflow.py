@@ -1,0 +1,64 @@
+"""The Snakemake workflow end to end on a two-sample sheet, and a rerun that does nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+
+from vanish import io
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_snakemake(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run the repository's workflow with `workdir` as working directory."""
+    command = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(REPO / "config" / "config.yaml"),
+        "--cores",
+        "2",
+        *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=False)
+
+
+@pytest.fixture
+def two_samples(tmp_path: Path) -> Path:
+    rows = ["sample\tvideo\tmasks\tprompt\tground_truth"]
+    for index, name in enumerate(("pan_a", "pan_b")):
+        frames = panning_clip(6, 48, 66, seed=index)
+        video = write_clip_folder(tmp_path / name / "frames", frames)
+        masks = write_mask_folder(tmp_path / name / "masks", moving_box_masks(6, 48, 66))
+        rows.append(f"{name}\t{video}\t{masks}\t\t{video}")
+    (tmp_path / "samples.tsv").write_text("\n".join(rows) + "\n")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_two_sample_run_then_rerun_does_nothing(two_samples):
+    config = ["--config", f"samples={two_samples / 'samples.tsv'}", "results=results"]
+    first = run_snakemake(two_samples, *config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    table = pd.read_csv(two_samples / "results" / "metrics.csv")
+    assert sorted(table["sample"]) == ["pan_a", "pan_b"]
+    for name in ("pan_a", "pan_b"):
+        result = io.read_frames(two_samples / "results" / name / "inpainted")
+        source = io.read_frames(two_samples / name / "frames")
+        full = io.read_masks(two_samples / "results" / name / "masks" / "full")
+        np.testing.assert_array_equal(result[~full], source[~full])
+        assert (two_samples / "results" / name / "removed.mp4").stat().st_size > 0
+    second = run_snakemake(two_samples, *config)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Nothing to be done" in second.stdout + second.stderr

@@ -1,0 +1,76 @@
+# The learned backend (ProPainter): RAFT flows, recurrent flow completion, transformer fill.
+# Same outputs as the classical rules; needs weights.smk (checkpoints) included before it.
+
+PROPAINTER = config["propainter"]
+
+
+rule flows_raft:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        weights=weight_file("raft"),
+    output:
+        directory(f"{RESULTS}/{{sample}}/flows"),
+    log:
+        stage_log("flows"),
+    benchmark:
+        stage_benchmark("flows")
+    conda:
+        "../../envs/propainter.yaml"
+    threads: config["threads"]
+    params:
+        sha256=WEIGHTS["raft"].sha256,
+        iterations=PROPAINTER["raft_iterations"],
+        device=PROPAINTER["device"],
+        dtype=config["flow_storage"],
+    script:
+        "../../scripts/flows_raft.py"
+
+
+rule complete_rfc:
+    input:
+        flows=f"{RESULTS}/{{sample}}/flows",
+        masks=f"{RESULTS}/{{sample}}/masks",
+        weights=weight_file("flow_completion"),
+    output:
+        directory(f"{RESULTS}/{{sample}}/completed_flows"),
+    log:
+        stage_log("complete"),
+    benchmark:
+        stage_benchmark("complete")
+    conda:
+        "../../envs/propainter.yaml"
+    threads: config["threads"]
+    params:
+        sha256=WEIGHTS["flow_completion"].sha256,
+        subvideo_length=PROPAINTER["subvideo_length"],
+        device=PROPAINTER["device"],
+        precision=PROPAINTER["precision"],
+    script:
+        "../../scripts/complete_rfc.py"
+
+
+rule transformer:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        masks=f"{RESULTS}/{{sample}}/masks",
+        flows=f"{RESULTS}/{{sample}}/completed_flows",
+        propagated=f"{RESULTS}/{{sample}}/propagated",
+        weights=weight_file("propainter"),
+    output:
+        directory(f"{RESULTS}/{{sample}}/inpainted"),
+    log:
+        stage_log("fill"),
+    benchmark:
+        stage_benchmark("fill")
+    conda:
+        "../../envs/propainter.yaml"
+    threads: config["threads"]
+    params:
+        sha256=WEIGHTS["propainter"].sha256,
+        neighbor_length=PROPAINTER["neighbor_length"],
+        ref_stride=PROPAINTER["ref_stride"],
+        subvideo_length=PROPAINTER["subvideo_length"],
+        device=PROPAINTER["device"],
+        precision=PROPAINTER["precision"],
+    script:
+        "../../scripts/transformer.py"
