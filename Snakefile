@@ -18,14 +18,17 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/masks.smk"
+include: "workflow/rules/prompt.smk"
 include: "workflow/rules/classical.smk"
 include: "workflow/rules/propagate.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:
     default_target: True
     input:
         expand(f"{RESULTS}/{{sample}}/removed.mp4", sample=SAMPLES.index),
+        expand(f"{RESULTS}/{{sample}}/provenance.json", sample=SAMPLES.index),
         f"{RESULTS}/metrics.csv",

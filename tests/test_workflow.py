@@ -62,3 +62,23 @@ def test_two_sample_run_then_rerun_does_nothing(two_samples):
     second = run_snakemake(two_samples, *config)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Nothing to be done" in second.stdout + second.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_sample_does_not_stop_the_others(tmp_path):
+    good = write_clip_folder(tmp_path / "good" / "frames", panning_clip(5, 48, 64))
+    masks = write_mask_folder(tmp_path / "good" / "masks", moving_box_masks(5, 48, 64))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "sample\tvideo\tmasks\tprompt\tground_truth\n"
+        f"good\t{good}\t{masks}\t\t\nbad\t{broken}\t{masks}\t\t\n"
+    )
+    run = run_snakemake(tmp_path, "--keep-going", "--config", f"samples={sheet}", "results=results")
+    assert run.returncode != 0
+    assert (tmp_path / "results" / "good" / "removed.mp4").is_file()
+    assert (tmp_path / "results" / "good" / "metrics.json").is_file()
+    assert not (tmp_path / "results" / "bad" / "frames").exists()
+    log = (tmp_path / "results" / "logs" / "bad" / "frames.log").read_text()
+    assert "sample 'bad'" in log and "broken.mp4" in log and "Fix:" in log

@@ -10,9 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def track_series(
-    frames: np.ndarray, boxes: np.ndarray, frame_count: int
-) -> np.ndarray:
+def track_series(frames: np.ndarray, boxes: np.ndarray, frame_count: int) -> np.ndarray:
     """`(frame_count, 4)` array of one track's boxes, NaN where the tracker gave none.
 
     Duplicate frames (should not happen with a tracker) keep the last box.
@@ -106,8 +104,6 @@ def box_of_mask(mask: np.ndarray) -> np.ndarray | None:
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boxes."""
-    inter = box_area(
-        np.array([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
-    )
+    inter = box_area(np.array([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])]))
     union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0

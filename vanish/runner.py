@@ -16,9 +16,14 @@ from vanish.weights import WeightsError
 log = logging.getLogger("vanish")
 
 
-def configure(threads: int, log_path: str | None) -> None:
-    """Use exactly the job's threads (oversubscribed OpenMP is ~40x slower on busy nodes)."""
+def configure(threads: int, log_path: str | None, seed: int = 0) -> None:
+    """Use exactly the job's threads (oversubscribed OpenMP is ~40x slower on busy nodes).
+
+    The seed is fixed although inference draws no random numbers, so that any future stochastic
+    step is reproducible too.
+    """
     torch.set_num_threads(max(1, threads))
+    torch.manual_seed(seed)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))
@@ -32,7 +37,7 @@ def configure(threads: int, log_path: str | None) -> None:
 
 def run_stage(smk: Any, stage: Callable[..., Any], **kwargs: Any) -> None:
     """Call `stage(**kwargs)`; a user-facing error becomes one clear line and exit status 1."""
-    configure(smk.threads, smk.log[0] if smk.log else None)
+    configure(smk.threads, smk.log[0] if smk.log else None, int(smk.config.get("seed", 0)))
     start = time.perf_counter()
     log.info("%s: %s", stage.__name__, dict(smk.wildcards.items()))
     try:

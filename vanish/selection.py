@@ -250,9 +250,7 @@ def select(
         reason = "some phrases matched no track above the threshold"
     else:
         reason = ""
-    return Selection(
-        list(phrases), chosen, dict(scores), threshold, top_k, reason, linked
-    )
+    return Selection(list(phrases), chosen, dict(scores), threshold, top_k, reason, linked)
 
 
 def apply_policy(selection: Selection, policy: str, sample: str, prompt: str) -> str:
@@ -269,9 +267,7 @@ def apply_policy(selection: Selection, policy: str, sample: str, prompt: str) ->
             phrase: max((float(s[i]) for s in selection.scores.values()), default=None)
             for i, phrase in enumerate(selection.phrases)
         }
-        shown = ", ".join(
-            f"'{p}': {'none' if b is None else f'{b:.3f}'}" for p, b in best.items()
-        )
+        shown = ", ".join(f"'{p}': {'none' if b is None else f'{b:.3f}'}" for p, b in best.items())
         raise PromptNoMatchError(
             f"sample '{sample}': the prompt '{prompt}' matched no object for "
             f"{selection.unmatched} ({selection.reason}; best score per phrase: {shown}). "
@@ -281,9 +277,7 @@ def apply_policy(selection: Selection, policy: str, sample: str, prompt: str) ->
     return outcome
 
 
-def report(
-    selection: Selection, info: Mapping[int, TrackInfo], policy: str
-) -> dict:
+def report(selection: Selection, info: Mapping[int, TrackInfo], policy: str) -> dict:
     """The JSON-ready record of a selection: every track's scores, the choice and the outcome."""
     phrase_of = {t: p for p, tracks in selection.chosen.items() for t in tracks}
     tracks = []

@@ -173,7 +173,7 @@ stop_one() { # TERM, wait up to 20 s, then KILL; only the PID in our PID file
 cmd_stop() {
   if running slurmctld; then
     local jobs
-    jobs=$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ')
+    jobs=$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ') || jobs=""
     if [[ -n ${jobs// /} ]]; then
       log "cancelling jobs: $jobs"
       # shellcheck disable=SC2086

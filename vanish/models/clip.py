@@ -7,6 +7,7 @@ JSON file (a path ending in `.json`, open_clip's format); the weights from a pin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,7 +54,13 @@ class ClipScorer:
 
         path = verified_file(weights)
         name = _architecture(model)
-        self.model = open_clip.create_model(name, pretrained=None, device="cpu")
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # open_clip warns that no pretrained tag was given
+        try:
+            self.model = open_clip.create_model(name, pretrained=None, device="cpu")
+        finally:
+            root.setLevel(level)
         try:
             open_clip.load_checkpoint(self.model, str(path), weights_only=True)
         except (RuntimeError, KeyError, ValueError) as error:

@@ -20,12 +20,7 @@ from vanish.weights import WeightsError, WeightSpec
 
 DETECTORS = ("yolo", "grounding_dino")
 TRACKERS = ("bytetrack", "botsort")
-GROUNDING_DINO_REQUIRED = (
-    "config.json",
-    "model.safetensors",
-    "preprocessor_config.json",
-    "tokenizer_config.json",
-)
+GROUNDING_DINO_REQUIRED = ("config.json", "model.safetensors", "tokenizer_config.json")
 EMPTY = np.zeros((0, 7), np.float64)
 
 
@@ -34,7 +29,9 @@ def tracker_yaml(tracker: str) -> str:
     if tracker.endswith((".yaml", ".yml")):
         return tracker
     if tracker not in TRACKERS:
-        raise ValueError(f"prompt.tracker must be one of {TRACKERS} or a YAML file, got {tracker!r}")
+        raise ValueError(
+            f"prompt.tracker must be one of {TRACKERS} or a YAML file, got {tracker!r}"
+        )
     return f"{tracker}.yaml"
 
 
@@ -143,7 +140,6 @@ class GroundingDinoTracker:
         nms_iou: float = 0.7,
         max_det: int = 100,
         tracker: str = "bytetrack",
-        frame_rate: float = 30.0,
         config_dir: str | Path | None = None,
     ) -> None:
         if not phrases:
@@ -178,7 +174,7 @@ class GroundingDinoTracker:
         from ultralytics.utils.checks import check_yaml
 
         cfg = IterableSimpleNamespace(**YAML.load(check_yaml(tracker_yaml(tracker))))
-        self.tracker = TRACKER_MAP[cfg.tracker_type](args=cfg, frame_rate=int(round(frame_rate)))
+        self.tracker = TRACKER_MAP[cfg.tracker_type](args=cfg)
 
     @torch.inference_mode()
     def detect(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:

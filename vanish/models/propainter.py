@@ -70,8 +70,17 @@ class Encoder(nn.Module):
     """
 
     # (in, out, stride, groups) of convs 0, 2, …, 16; convs 10-16 see Ilv(X0, previous, groups).
-    SPECS = ((5, 64, 2, 1), (64, 64, 1, 1), (64, 128, 2, 1), (128, 256, 1, 1), (256, 384, 1, 1),
-             (640, 512, 1, 2), (768, 384, 1, 4), (640, 256, 1, 8), (512, 128, 1, 1))
+    SPECS = (
+        (5, 64, 2, 1),
+        (64, 64, 1, 1),
+        (64, 128, 2, 1),
+        (128, 256, 1, 1),
+        (256, 384, 1, 1),
+        (640, 512, 1, 2),
+        (768, 384, 1, 4),
+        (640, 256, 1, 8),
+        (512, 128, 1, 1),
+    )
     STEM = 4  # convs applied plainly before X0 is formed
 
     def __init__(self) -> None:
@@ -120,8 +129,13 @@ class DeformableAlignment(nn.Module):
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         taps = 3 * DCN_GROUPS * 9
         self.conv_offset = nn.Sequential(
-            _conv3(cond_channels, channels), _lrelu(0.1), _conv3(channels, channels), _lrelu(0.1),
-            _conv3(channels, channels), _lrelu(0.1), _conv3(channels, taps),
+            _conv3(cond_channels, channels),
+            _lrelu(0.1),
+            _conv3(channels, channels),
+            _lrelu(0.1),
+            _conv3(channels, channels),
+            _lrelu(0.1),
+            _conv3(channels, taps),
         )
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -129,8 +143,9 @@ class DeformableAlignment(nn.Module):
         offset = MAX_RESIDUE * torch.tanh(torch.cat((o1, o2), dim=1))
         # DCN offsets are (Δy, Δx) per tap: tile the flow with its channels swapped to (v, u).
         offset = offset + flow.flip(1).repeat(1, offset.shape[1] // 2, 1, 1)
-        return deform_conv2d(x, offset, self.weight, self.bias, padding=1,
-                             mask=torch.sigmoid(modulation))
+        return deform_conv2d(
+            x, offset, self.weight, self.bias, padding=1, mask=torch.sigmoid(modulation)
+        )
 
 
 def _refine_net(cin: int, channels: int = FEAT_CHANNELS) -> nn.Sequential:
@@ -199,10 +214,12 @@ class FeaturePropagation(nn.Module):
         b, length, c, h, w = x.shape
         feats = list(x.unbind(1))
         mask_list = list(masks.unbind(1))
-        back = self._sweep("backward_1", feats, mask_list, flows_forward, flows_backward,
-                           interpolation)
-        fwd = self._sweep("forward_1", back, mask_list, flows_backward, flows_forward,
-                          interpolation)
+        back = self._sweep(
+            "backward_1", feats, mask_list, flows_forward, flows_backward, interpolation
+        )
+        fwd = self._sweep(
+            "forward_1", back, mask_list, flows_backward, flows_forward, interpolation
+        )
         fused = torch.cat((torch.stack(back, 1), torch.stack(fwd, 1), masks), dim=2)
         fused = self.fuse(fused.view(b * length, -1, h, w)).view(b, length, c, h, w)
         return fused + x
@@ -336,8 +353,9 @@ class SparseWindowAttention(nn.Module):
             key, value = self._windows(key_map)[unmasked], self._windows(value_map)[unmasked]
             out[unmasked] = F.scaled_dot_product_attention(query[unmasked], key, value)
         if masked.any():
-            out[masked] = self._masked_attention(query[masked], key_map, value_map, x, masked,
-                                                 t_ind)
+            out[masked] = self._masked_attention(
+                query[masked], key_map, value_map, x, masked, t_ind
+            )
         out = self._unwindows(out, hp, wp)[:, :, :ht, :wt]
         return self.proj(out)
 
@@ -381,8 +399,9 @@ class SparseWindowAttention(nn.Module):
         window) order) attend over window + rolled + pooled keys of the frames in t_ind."""
         b, t, hp, wp, c = x.shape
         batch_of, window_of = masked.nonzero().unbind(1)
-        positions = _window_key_positions(hp // WINDOW[0], wp // WINDOW[1],
-                                          self.valid_ind_rolled)[window_of]
+        positions = _window_key_positions(hp // WINDOW[0], wp // WINDOW[1], self.valid_ind_rolled)[
+            window_of
+        ]
         pooled = self._pooled(x.index_select(1, t_ind))
 
         def gather(tokens: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
@@ -395,7 +414,8 @@ class SparseWindowAttention(nn.Module):
 
         m, heads, _, n, d = query.shape
         out = F.scaled_dot_product_attention(
-            query.reshape(m, heads, t * n, d), gather(key_map, self.key),
+            query.reshape(m, heads, t * n, d),
+            gather(key_map, self.key),
             gather(value_map, self.value),
         )
         return out.view(m, heads, t, n, d)
@@ -461,8 +481,12 @@ class TransformerStack(nn.Module):
 def _downsample_flows(flows: torch.Tensor) -> torch.Tensor:
     """(B, N, 2, H, W) → (B, N, 2, H/4, W/4): bilinear (align_corners=False), values ÷ 4."""
     b, n, _, h, w = flows.shape
-    small = F.interpolate(flows.reshape(b * n, 2, h, w), scale_factor=0.25, mode="bilinear",
-                          align_corners=False) / 4.0
+    small = (
+        F.interpolate(
+            flows.reshape(b * n, 2, h, w), scale_factor=0.25, mode="bilinear", align_corners=False
+        )
+        / 4.0
+    )
     return small.view(b, n, 2, h // 4, w // 4)
 
 
@@ -480,8 +504,13 @@ class InpaintGenerator(nn.Module):
         super().__init__()
         self.encoder = Encoder()
         self.decoder = nn.Sequential(
-            UpConv(FEAT_CHANNELS, 128), _lrelu(0.2), _conv3(128, 64), _lrelu(0.2),
-            UpConv(64, 64), _lrelu(0.2), _conv3(64, 3),
+            UpConv(FEAT_CHANNELS, 128),
+            _lrelu(0.2),
+            _conv3(128, 64),
+            _lrelu(0.2),
+            UpConv(64, 64),
+            _lrelu(0.2),
+            _conv3(64, 3),
         )
         self.ss = SoftSplit()
         self.sc = SoftComp()
@@ -529,7 +558,10 @@ class InpaintGenerator(nn.Module):
         token_mask = token_mask.view(b, local, *token_mask.shape[-2:], 1)
 
         local_feats = self.feat_prop_module(
-            feats[:, :local], flows_forward, flows_backward, torch.cat((mask_in, mask_up), dim=2),
+            feats[:, :local],
+            flows_forward,
+            flows_backward,
+            torch.cat((mask_in, mask_up), dim=2),
             interpolation,
         )
         feats = torch.cat((local_feats, feats[:, local:]), dim=1)

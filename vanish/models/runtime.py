@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from vanish.errors import VanishError
 from vanish.weights import (
     MissingWeightsError,
     WeightChecksumError,
+    WeightsError,
     WeightSpec,
     load_checkpoint,
     sha256_file,
@@ -199,8 +202,10 @@ def _missing(spec: WeightSpec, path: Path) -> MissingWeightsError:
 
 def _pin_hint(spec: WeightSpec, error: WeightChecksumError) -> WeightChecksumError:
     """Reword the generic hint (config key `weights:`) for the prompt section."""
-    text = str(error).replace("  weights:\n", "  prompt:\n    weights:\n").replace(
-        "snakemake --cores 1 download_weights", DOWNLOAD_COMMAND
+    text = (
+        str(error)
+        .replace("  weights:\n", "  prompt:\n    weights:\n")
+        .replace("snakemake --cores 1 download_weights", DOWNLOAD_COMMAND)
     )
     return WeightChecksumError(text)
 
@@ -240,38 +245,56 @@ def verified_folder(spec: WeightSpec, required: tuple[str, ...]) -> Path:
     return folder
 
 
-def _download(url: str, target: Path) -> None:
+def _download(spec: WeightSpec, url: str, target: Path) -> None:
+    if urllib.parse.urlparse(url).scheme not in ("https", "http", "file"):
+        raise WeightsError(f"Weights '{spec.name}': refusing to download from '{url}'")
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(target) as tmp:
-        with urllib.request.urlopen(url, timeout=60) as response, tmp.open("wb") as out:  # noqa: S310
-            shutil.copyfileobj(response, out, 1 << 20)
+        try:
+            response = urllib.request.urlopen(url, timeout=60)  # noqa: S310 - scheme checked
+            with response, tmp.open("wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+        except (urllib.error.URLError, OSError) as error:
+            raise WeightsError(
+                f"Weights '{spec.name}': download of {url} failed ({error}). Without internet, "
+                f"fetch the file elsewhere and put it at {target}."
+            ) from error
 
 
-def download(spec: WeightSpec, log=print) -> Path:
-    """Fetch a spec's file(s) if absent, then verify the pinned sha256 (printing it if unpinned)."""
+def download(spec: WeightSpec, log: Callable[[str], object] = print) -> Path:
+    """Fetch a spec's file(s) if absent, then verify the pinned sha256 (printing it if unpinned).
+
+    A Grounding DINO spec is a folder: every file of `GROUNDING_DINO_FILES` is fetched from
+    `url/NAME`; its `model.safetensors` carries the pin.
+    """
     if not spec.url:
-        raise MissingWeightsError(f"Weights '{spec.name}' have no download URL; set one.")
+        raise WeightsError(
+            f"Weights '{spec.name}' have no download URL: put the file at {spec.path} or set "
+            f"prompt.weights.{spec.name}.url."
+        )
     path = Path(spec.path)
     if spec.name == "grounding_dino":
         for name in GROUNDING_DINO_FILES:
             if not (path / name).is_file():
-                log(f"downloading {spec.url}/{name} -> {path / name}")
-                _download(f"{spec.url.rstrip('/')}/{name}", path / name)
+                log(f"weights '{spec.name}': downloading {spec.url.rstrip('/')}/{name}")
+                _download(spec, f"{spec.url.rstrip('/')}/{name}", path / name)
         weights = path / FOLDER_WEIGHTS_FILE
     else:
         if not path.is_file():
-            log(f"downloading {spec.url} -> {path}")
-            _download(spec.url, path)
+            log(f"weights '{spec.name}': downloading {spec.url}")
+            _download(spec, spec.url, path)
         weights = path
     actual = sha256_file(weights)
     if not spec.sha256:
         log(
-            f"weights '{spec.name}': {weights} has sha256 {actual}; pin it in the config as "
-            f"prompt.weights.{spec.name}.sha256 after checking it against the publisher's"
+            f"weights '{spec.name}': {weights} has sha256 {actual}. No hash is pinned, so it will "
+            f"not be loaded until you pin it (after checking it against the publisher's):\n"
+            f"  prompt:\n    weights:\n      {spec.name}:\n        sha256: {actual}"
         )
-    elif actual != spec.sha256.lower():
+    elif actual != spec.sha256.strip().lower():
+        weights.unlink()
         raise WeightChecksumError(
-            f"Weights '{spec.name}': downloaded {weights} has sha256 {actual}, expected "
-            f"{spec.sha256}. Delete the file and try again, or fix the pinned hash."
+            f"Weights '{spec.name}': downloaded {weights} has sha256 {actual}, not the pinned "
+            f"{spec.sha256}; it was deleted. Check the URL and the pinned hash in the config."
         )
     return path

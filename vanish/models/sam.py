@@ -82,7 +82,9 @@ def build_sam(model: str | Mapping[str, object] = "vit_h") -> torch.nn.Module:
         ),
         mask_decoder=MaskDecoder(
             num_multimask_outputs=3,
-            transformer=TwoWayTransformer(depth=2, embedding_dim=prompt_dim, mlp_dim=2048, num_heads=8),
+            transformer=TwoWayTransformer(
+                depth=2, embedding_dim=prompt_dim, mlp_dim=2048, num_heads=8
+            ),
             transformer_dim=prompt_dim,
             iou_head_depth=3,
             iou_head_hidden_dim=256,
@@ -120,7 +122,8 @@ class SamSegmenter:
             self.sam.load_state_dict(state)
         except RuntimeError as error:
             raise WeightsError(
-                f"Weights '{weights.name}' ({weights.path}) do not fit the SAM model {model!r}: {error}"
+                f"Weights '{weights.name}' ({weights.path}) do not fit the SAM model "
+                f"{model!r}: {error}"
             ) from error
         self.sam.to(device).eval()
         self.device = device

@@ -83,7 +83,6 @@ def build_detector(
     weights: Mapping | None,
     device: str,
     tracker: str,
-    fps: float,
     yolo: Mapping | None = None,
     grounding_dino: Mapping | None = None,
     ultralytics_dir: str | None = None,
@@ -119,7 +118,6 @@ def build_detector(
             nms_iou=float(options.get("nms_iou", 0.7)),
             max_det=int(options.get("max_det", 100)),
             tracker=tracker,
-            frame_rate=fps,
             config_dir=ultralytics_dir,
         )
     raise ValueError(f"prompt.detector must be yolo or grounding_dino, got {detector!r}")
@@ -148,7 +146,13 @@ def detect_objects(
             sample, frames_dir, "the prompt is empty", "name the object(s) in the 'prompt' column"
         )
     model = build_detector(
-        detector, phrases, weights, device, tracker, meta.fps, yolo, grounding_dino,
+        detector,
+        phrases,
+        weights,
+        device,
+        tracker,
+        yolo,
+        grounding_dino,
         ultralytics_dir,
     )
     paths = io.list_images(original_frames_dir(frames_dir))
@@ -174,6 +178,9 @@ def detect_objects(
     write_detections(out_path, table, metadata)
     log.info(
         "%s: %d detections in %d tracks over %d frames",
-        sample, len(table), table["track"].nunique(), len(paths),
+        sample,
+        len(table),
+        table["track"].nunique(),
+        len(paths),
     )
     return Path(out_path)

@@ -27,6 +27,7 @@ from vanish.boxes import context_box, crop
 from vanish.errors import InputError
 from vanish.selection import (
     TrackInfo,
+    aggregate,
     apply_policy,
     evenly_spaced,
     report,
@@ -101,8 +102,6 @@ def score_tracks(
     crops_by_track: Mapping[int, np.ndarray], text: np.ndarray, method: str
 ) -> dict[int, np.ndarray]:
     """Aggregated phrase scores per track from unit image embeddings `(crops, dim)` per track."""
-    from vanish.selection import aggregate
-
     return {
         track: aggregate(embeddings @ text.T, method)
         for track, embeddings in crops_by_track.items()
@@ -178,7 +177,11 @@ def select_objects(
     )
     log.info(
         "%s: prompt %r -> outcome %s, tracks %s (%s)",
-        sample, prompt, record["outcome"], record["selected_tracks"], record["reason"] or "ok",
+        sample,
+        prompt,
+        record["outcome"],
+        record["selected_tracks"],
+        record["reason"] or "ok",
     )
     apply_policy(selection, options["no_match"], sample, prompt)
     with atomic_file(out_path) as tmp:

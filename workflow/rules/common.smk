@@ -51,3 +51,47 @@ def interpolation():
     if choice != "auto":
         return choice
     return "nearest" if BACKEND == "propainter" else "bilinear"
+
+
+# Config keys that shape a sample's pixels (recorded in provenance.json).
+RESULT_CONFIG_KEYS = (
+    "backend",
+    "max_side",
+    "mask_dilation",
+    "frame_folder_fps",
+    "flow_storage",
+    "seed",
+    "classical",
+    "propagate",
+    "propainter",
+    "encode",
+)
+
+
+def result_config():
+    """The config subset that determines the result."""
+    return {key: config.get(key) for key in RESULT_CONFIG_KEYS if key in config}
+
+
+def used_weights():
+    """Weight files the configured backend reads (name -> path)."""
+    if BACKEND != "propainter":
+        return {}
+    from vanish.weights import weight_specs
+
+    return {name: str(spec.path) for name, spec in weight_specs(config).items()}
+
+
+# Which rule makes a sample's masks: mask files in the sheet win (masks_from_files); a row with
+# only a text prompt goes through detect -> select -> masks_from_prompt (workflow/rules/prompt.smk).
+FILE_MASK_SAMPLES = [s for s in SAMPLES.index if SAMPLES.loc[s, "masks"]]
+PROMPT_SAMPLES = [
+    s for s in SAMPLES.index if not SAMPLES.loc[s, "masks"] and SAMPLES.loc[s, "prompt"]
+]
+
+
+def sample_pattern(samples):
+    """Wildcard regex matching exactly these sample ids (nothing when the list is empty)."""
+    import re
+
+    return "|".join(re.escape(s) for s in samples) or "(?!x)x"

@@ -7,6 +7,8 @@ rule masks_from_files:
         frames=f"{RESULTS}/{{sample}}/frames",
     output:
         directory(f"{RESULTS}/{{sample}}/masks"),
+    wildcard_constraints:
+        sample=sample_pattern(FILE_MASK_SAMPLES),
     log:
         stage_log("masks"),
     benchmark:

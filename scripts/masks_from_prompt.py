@@ -1,0 +1,21 @@
+"""Snakemake adapter of the `masks_from_prompt` stage."""
+
+from vanish.runner import run_stage
+from vanish.stages.prompt_masks import masks_from_prompt
+
+params = snakemake.params
+run_stage(
+    snakemake,
+    masks_from_prompt,
+    sample=snakemake.wildcards.sample,
+    frames_dir=snakemake.input.frames,
+    detections=snakemake.input.detections,
+    selection=snakemake.input.selection,
+    out_dir=snakemake.output[0],
+    dilation=params.dilation,
+    weights=params.weights,
+    device=params.device,
+    sam=params.sam,
+    batch=params.batch,
+    mask_options=params.masks,
+)

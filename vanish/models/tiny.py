@@ -1,0 +1,163 @@
+"""Tiny random-weight prompt models, built from configs and saved like the published files.
+
+For tests, benchmarks and dry runs without the published weights: a YOLOv8n built from its YAML
+(saved as an ultralytics checkpoint), a small open_clip config, SAM with a tiny image encoder and
+a tiny Grounding DINO. `write_tiny_models` returns the `prompt:` config section that loads them
+through the real loading code (pinned by sha256 like any other file).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from vanish.models.runtime import import_ultralytics
+from vanish.weights import sha256_file
+
+TINY_CLIP = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 32, "patch_size": 16, "head_width": 16},
+    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+TINY_SAM = {"embed_dim": 32, "depth": 2, "num_heads": 2, "global_attn": [1], "image_size": 256}
+TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "the", "and", "of"] + [
+    "person",
+    "dog",
+    "cat",
+    "car",
+    "red",
+    "blue",
+    "ball",
+    "bike",
+    "tree",
+    "box",
+    "shadow",
+]
+
+
+def write_yolo(path: Path, eager_class: int | None = 0, yaml: str = "yolov8n.yaml") -> Path:
+    """A random-weight YOLO detection checkpoint built from a model YAML.
+
+    With `eager_class`, that class's score bias is raised (and the others lowered) so the random
+    network reports confident boxes everywhere: useful to exercise tracking and the later stages.
+    """
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    torch.manual_seed(0)
+    model = YOLO(yaml)
+    if eager_class is not None:
+        head = model.model.model[-1]
+        with torch.no_grad():
+            for branch in head.cv3:
+                branch[-1].bias.fill_(-10.0)
+                branch[-1].bias[eager_class] = 3.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(path))
+    return path
+
+
+def write_clip(folder: Path) -> tuple[Path, Path]:
+    """A tiny open_clip model: its config JSON and its weights (state dict)."""
+    import open_clip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "tiny-clip.json"
+    config.write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model("tiny-clip", pretrained=None)
+    weights = folder / "tiny-clip.pt"
+    torch.save(model.state_dict(), weights)
+    return config, weights
+
+
+def write_sam(path: Path) -> Path:
+    """SAM with a tiny image encoder (random weights) as a plain state dict."""
+    from vanish.models.sam import build_sam
+
+    torch.manual_seed(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(build_sam(TINY_SAM).state_dict(), path)
+    return path
+
+
+def write_grounding_dino(folder: Path) -> Path:
+    """A tiny Grounding DINO (Swin + BERT towers of a few channels) in Hugging Face layout."""
+    from transformers import (
+        BertConfig,
+        BertTokenizer,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoImageProcessor,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+
+    torch.manual_seed(0)
+    backbone = SwinConfig(
+        embed_dim=16,
+        depths=[1, 1, 1, 1],
+        num_heads=[1, 1, 2, 2],
+        window_size=7,
+        out_features=["stage2", "stage3", "stage4"],
+    )
+    text = BertConfig(
+        vocab_size=len(TINY_VOCAB),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
+    config = GroundingDinoConfig(
+        backbone_config=backbone,
+        text_config=text,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        num_queries=20,
+        encoder_n_points=2,
+        decoder_n_points=2,
+    )
+    model = GroundingDinoForObjectDetection(config)
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(TINY_VOCAB)}, do_lower_case=True)
+    images = GroundingDinoImageProcessor(size={"shortest_edge": 160, "longest_edge": 256})
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+    # Some transformers versions keep the image settings only in processor_config.json.
+    if not (folder / "preprocessor_config.json").exists():
+        images.save_pretrained(folder)
+    return folder
+
+
+def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
+    """Write every tiny model under `folder`; return the matching `prompt:` config section."""
+    folder = Path(folder)
+    yolo = write_yolo(folder / "tiny-yolo.pt")
+    clip_config, clip_weights = write_clip(folder / "clip")
+    sam = write_sam(folder / "tiny-sam.pt")
+    weights = {
+        "yolo": {"path": str(yolo), "sha256": sha256_file(yolo)},
+        "clip": {"path": str(clip_weights), "sha256": sha256_file(clip_weights)},
+        "sam": {"path": str(sam), "sha256": sha256_file(sam)},
+    }
+    if grounding_dino:
+        gd = write_grounding_dino(folder / "tiny-grounding-dino")
+        weights["grounding_dino"] = {
+            "path": str(gd),
+            "sha256": sha256_file(gd / "model.safetensors"),
+        }
+    return {
+        "weights": weights,
+        "clip": {"model": str(clip_config)},
+        "sam": {"model": dict(TINY_SAM)},
+        "yolo": {"imgsz": 160, "max_det": 5},
+    }

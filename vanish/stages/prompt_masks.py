@@ -1,0 +1,185 @@
+"""Stage `masks_from_prompt`: SAM masks of the selected tracks → the mask stage folder.
+
+For every frame, the boxes of the tracks chosen in `selection.json` (linearly interpolated over
+frames where the tracker lost the object) prompt SAM; the object masks are united, optionally
+extended with each object's cast shadow (`vanish.shadow`), then dilated and written by
+`vanish.stages.masks.write_masks` exactly as the file-mask path writes them (`proc/`, `full/`,
+`summary.json`), so every later stage is unchanged. A selection without tracks (no match,
+`passthrough` policy) gives empty masks: the video passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from vanish import io
+from vanish.atomic import atomic_dir
+from vanish.boxes import box_area, clip_box, context_box, interpolate_series, track_series
+from vanish.shadow import ShadowParams, extend_with_shadow
+from vanish.stages.detect import read_detections
+from vanish.stages.frames import original_frames_dir
+from vanish.stages.masks import write_masks
+
+log = logging.getLogger("vanish")
+
+DEFAULTS = {
+    "max_gap": None,  # interpolate over lost stretches of any length
+    "extend": 0,  # hold a track's first/last box this many frames beyond it
+    "box_margin": 0.1,  # SAM's mask is cut to the box grown by this fraction (None: no cut)
+    "fallback_box": True,  # an object SAM leaves empty is masked by its box
+    "shadow": False,
+    "shadow_darkness": 0.7,
+    "shadow_reach": 0.75,
+    "shadow_max_ratio": 3.0,
+    "shadow_refine": True,  # let SAM refine the shadow (gated by darkness and connectivity)
+}
+
+
+def frame_boxes(
+    table,
+    tracks: list[int],
+    frame_count: int,
+    width: int,
+    height: int,
+    max_gap: int | None = None,
+    extend: int = 0,
+) -> list[np.ndarray]:
+    """Per frame, the `(n, 4)` boxes of the selected tracks (interpolated, clipped, non-empty)."""
+    series = []
+    for track in tracks:
+        rows = table[table["track"] == track]
+        raw = track_series(
+            rows["frame"].to_numpy(), rows[["x1", "y1", "x2", "y2"]].to_numpy(), frame_count
+        )
+        series.append(interpolate_series(raw, max_gap, extend))
+    out = []
+    for frame in range(frame_count):
+        boxes = []
+        for s in series:
+            if np.isnan(s[frame]).any():
+                continue
+            box = clip_box(s[frame], width, height)
+            if box_area(box) > 0:
+                boxes.append(box)
+        out.append(np.array(boxes, np.float64).reshape(-1, 4))
+    return out
+
+
+def _box_region(box: np.ndarray, margin: float | None, shape: tuple[int, int]) -> np.ndarray:
+    region = np.zeros(shape, bool)
+    grown = clip_box(context_box(box, margin or 0.0, square=False), shape[1], shape[0])
+    x1, y1 = int(np.floor(grown[0])), int(np.floor(grown[1]))
+    x2, y2 = int(np.ceil(grown[2])), int(np.ceil(grown[3]))
+    region[y1:y2, x1:x2] = True
+    return region
+
+
+def object_masks(
+    segmenter, embedding, frame: np.ndarray, boxes: np.ndarray, options: Mapping
+) -> np.ndarray:
+    """Union of the frame's object masks (each gated to its box, shadow-extended if asked)."""
+    shape = frame.shape[:2]
+    union = np.zeros(shape, bool)
+    if len(boxes) == 0:
+        return union
+    masks = segmenter.segment(embedding, boxes=boxes)
+    params = ShadowParams(
+        darkness=float(options["shadow_darkness"]),
+        reach=float(options["shadow_reach"]),
+        max_ratio=float(options["shadow_max_ratio"]),
+    )
+
+    def refine(box: np.ndarray, point: np.ndarray) -> np.ndarray:
+        return segmenter.segment(
+            embedding, boxes=box[None], points=point[None, None], labels=np.ones((1, 1))
+        )[0]
+
+    for box, mask in zip(boxes, masks, strict=True):
+        if options["box_margin"] is not None:
+            mask = mask & _box_region(box, options["box_margin"], shape)
+        if options["fallback_box"] and not mask.any():
+            mask = _box_region(box, 0.0, shape)
+        if options["shadow"]:
+            mask = extend_with_shadow(
+                frame, mask, params, refine if options["shadow_refine"] else None
+            )
+        union |= mask
+    return union
+
+
+def _masks(
+    sample: str,
+    paths: list[Path],
+    boxes: list[np.ndarray],
+    segmenter,
+    batch: int,
+    options: Mapping,
+) -> Iterator[np.ndarray]:
+    with tqdm(total=len(paths), desc=f"{sample} masks", unit="frame") as progress:
+        for start, stop in io.iter_chunks(len(paths), max(1, batch)):
+            frames = [io.read_rgb(p) for p in paths[start:stop]]
+            busy = [i for i in range(len(frames)) if len(boxes[start + i])]
+            embeddings = dict(zip(busy, segmenter.embed([frames[i] for i in busy]), strict=True))
+            for i, frame in enumerate(frames):
+                if i in embeddings:
+                    yield object_masks(segmenter, embeddings[i], frame, boxes[start + i], options)
+                else:
+                    yield np.zeros(frame.shape[:2], bool)
+                progress.update(1)
+
+
+def masks_from_prompt(
+    sample: str,
+    frames_dir: str | Path,
+    detections: str | Path,
+    selection: str | Path,
+    out_dir: str | Path,
+    dilation: int = 4,
+    weights: Mapping | None = None,
+    device: str = "auto",
+    sam: Mapping | None = None,
+    batch: int = 4,
+    mask_options: Mapping | None = None,
+) -> Path:
+    """Write the mask stage folder of a prompt sample."""
+    options = {**DEFAULTS, **(mask_options or {})}
+    frames_dir = Path(frames_dir)
+    meta = io.read_clip_meta(frames_dir / "meta.json")
+    chosen = [int(t) for t in io.read_json(selection).get("selected_tracks", [])]
+    paths = io.list_images(original_frames_dir(frames_dir))
+    with atomic_dir(out_dir) as tmp:
+        if not chosen:
+            log.info("%s: no selected object; empty masks (video passes through)", sample)
+            empty = (np.zeros((meta.height, meta.width), bool) for _ in paths)
+            write_masks(empty, meta, tmp, dilation)
+            return Path(out_dir)
+        from vanish.models.runtime import select_device, weight_spec
+        from vanish.models.sam import SamSegmenter
+
+        table, _ = read_detections(detections)
+        boxes = frame_boxes(
+            table,
+            chosen,
+            len(paths),
+            meta.width,
+            meta.height,
+            options["max_gap"],
+            int(options["extend"]),
+        )
+        sam = dict(sam or {})
+        segmenter = SamSegmenter(
+            weight_spec("sam", (weights or {}).get("sam")),
+            select_device(device),
+            model=sam.get("model", "vit_h"),
+            batch=int(sam.get("batch", batch)),
+        )
+        summary = write_masks(
+            _masks(sample, paths, boxes, segmenter, batch, options), meta, tmp, dilation
+        )
+        log.info("%s: tracks %s, mean hole coverage %.4f", sample, chosen, summary["coverage"])
+    return Path(out_dir)

@@ -1,0 +1,136 @@
+# Masks from a text prompt (sheet rows with a 'prompt' and no 'masks'):
+# detect (tracked boxes) -> select (CLIP picks the tracks the prompt names) -> masks_from_prompt
+# (SAM masks of those tracks, written like masks_from_files writes them).
+
+from vanish.models.runtime import weight_specs as prompt_weight_specs
+
+PROMPT = config.get("prompt", {})
+PROMPT_WEIGHTS = prompt_weight_specs(PROMPT.get("weights"))
+PROMPT_DETECTOR = PROMPT.get("detector", "yolo")
+PROMPT_DEVICE = PROMPT.get("device", "auto")
+PROMPT_BATCH = PROMPT.get("batch", 8)
+
+
+def prompt_weight(name):
+    """A prompt model's weight file (or folder) as a rule input: a missing one is downloaded."""
+    return str(PROMPT_WEIGHTS[name].path)
+
+
+def sample_prompt(wildcards):
+    return sample_row(wildcards)["prompt"]
+
+
+rule detect:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        weights=prompt_weight(PROMPT_DETECTOR),
+    output:
+        f"{RESULTS}/{{sample}}/detections.parquet",
+    wildcard_constraints:
+        sample=sample_pattern(PROMPT_SAMPLES),
+    log:
+        stage_log("detect"),
+    benchmark:
+        stage_benchmark("detect")
+    conda:
+        "../../envs/prompt.yaml"
+    threads: config["threads"]
+    params:
+        prompt=sample_prompt,
+        detector=PROMPT_DETECTOR,
+        weights=PROMPT.get("weights", {}),
+        device=PROMPT_DEVICE,
+        batch=PROMPT_BATCH,
+        tracker=PROMPT.get("tracker", "bytetrack"),
+        yolo=PROMPT.get("yolo", {}),
+        grounding_dino=PROMPT.get("grounding_dino", {}),
+        ultralytics_dir=PROMPT.get("ultralytics_dir", "resources/weights/ultralytics"),
+    script:
+        "../../scripts/detect.py"
+
+
+rule select:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        detections=f"{RESULTS}/{{sample}}/detections.parquet",
+        weights=prompt_weight("clip"),
+    output:
+        f"{RESULTS}/{{sample}}/selection.json",
+    wildcard_constraints:
+        sample=sample_pattern(PROMPT_SAMPLES),
+    log:
+        stage_log("select"),
+    benchmark:
+        stage_benchmark("select")
+    conda:
+        "../../envs/prompt.yaml"
+    threads: config["threads"]
+    params:
+        prompt=sample_prompt,
+        weights=PROMPT.get("weights", {}),
+        device=PROMPT_DEVICE,
+        clip=PROMPT.get("clip", {}),
+        select=PROMPT.get("select", {}),
+    script:
+        "../../scripts/select.py"
+
+
+rule masks_from_prompt:
+    input:
+        frames=f"{RESULTS}/{{sample}}/frames",
+        detections=f"{RESULTS}/{{sample}}/detections.parquet",
+        selection=f"{RESULTS}/{{sample}}/selection.json",
+        weights=prompt_weight("sam"),
+    output:
+        directory(f"{RESULTS}/{{sample}}/masks"),
+    wildcard_constraints:
+        sample=sample_pattern(PROMPT_SAMPLES),
+    log:
+        stage_log("masks"),
+    benchmark:
+        stage_benchmark("masks")
+    conda:
+        "../../envs/prompt.yaml"
+    threads: config["threads"]
+    params:
+        dilation=config["mask_dilation"],
+        weights=PROMPT.get("weights", {}),
+        device=PROMPT_DEVICE,
+        sam=PROMPT.get("sam", {}),
+        batch=PROMPT.get("sam", {}).get("batch", 4),
+        masks=PROMPT.get("masks", {}),
+    script:
+        "../../scripts/masks_from_prompt.py"
+
+
+for _name, _spec in PROMPT_WEIGHTS.items():
+
+    rule:
+        name:
+            f"download_prompt_{_name}_weights"
+        output:
+            directory(str(_spec.path)) if _name == "grounding_dino" else str(_spec.path),
+        log:
+            f"{RESULTS}/logs/download_prompt_{_name}_weights.log",
+        localrule: True
+        params:
+            spec=_spec,
+        run:
+            from vanish.models.runtime import download
+
+            with open(log[0], "w") as handle:
+
+                def note(text):
+                    print(text)
+                    print(text, file=handle)
+
+                download(params.spec, log=note)
+
+
+rule download_prompt_weights:
+    input:
+        [
+            prompt_weight(name)
+            for name in (PROMPT_DETECTOR, "clip", "sam")
+        ],
+    localrule: True
