@@ -15,11 +15,29 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    sample=SAMPLE_ID.pattern.strip("^$"),
+    clip=SAMPLE_ID.pattern.strip("^$"),
+
+
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/masks.smk"
 include: "workflow/rules/prompt.smk"
-include: "workflow/rules/classical.smk"
+include: "workflow/rules/weights.smk"
+
+
+if BACKEND == "propainter":
+
+    include: "workflow/rules/propainter.smk"
+
+else:
+
+    include: "workflow/rules/classical.smk"
+
+
 include: "workflow/rules/propagate.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/metrics.smk"

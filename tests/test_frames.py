@@ -92,3 +92,14 @@ def test_frames_of_different_sizes_are_rejected(tmp_path):
     with pytest.raises(InputError, match=r"differs from the first frame.*00002\.png"):
         extract_frames("mixed", folder, tmp_path / "frames")
     assert not (tmp_path / "frames").exists()
+
+
+def test_huge_resolution_is_capped_by_config(tmp_path):
+    frames = panning_clip(2, 270, 480)
+    out = extract_frames(
+        "big", write_clip_folder(tmp_path / "in", frames), tmp_path / "frames", max_side=240
+    )
+    meta = io.read_clip_meta(out / "meta.json")
+    assert (meta.proc_width, meta.proc_height) == (240, 128)
+    assert io.read_frames(out / "proc").shape == (2, 128, 240, 3)
+    np.testing.assert_array_equal(io.read_frames(out / "orig"), frames)

@@ -149,6 +149,7 @@ def test_stage_c_propagation(pipeline: dict) -> None:
     torch.testing.assert_close(ours, expected["updated_frames"][0], rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_stage_d_generator_and_compositing(weights: dict, pipeline: dict) -> None:
     prop = _golden("pipeline_prop.pt")
     flows = _golden("pipeline_flows_completed.pt")
@@ -193,11 +194,13 @@ def stage_files(
     return out
 
 
+@pytest.mark.slow
 def test_masks_stage_reproduces_dilated_masks(stage_files: dict, pipeline: dict) -> None:
     ours = io.read_masks(stage_files["masks"] / "proc")
     np.testing.assert_array_equal(ours, pipeline["masks_dilated"][0, :, 0].numpy() > 0.5)
 
 
+@pytest.mark.slow
 def test_stage_a_raft_chunked_flows(stage_files: dict) -> None:
     """RAFT through the stage (chunks [0, 12) and [11, 20) at width 160) → the golden flows."""
     expected = _golden("pipeline_flows_raft.pt")
@@ -212,11 +215,13 @@ def test_stage_a_raft_chunked_flows(stage_files: dict) -> None:
     )
 
 
+@pytest.mark.slow
 def test_end_to_end_through_stage_files(stage_files: dict, pipeline: dict) -> None:
     ours = io.read_frames(stage_files["inpainted"])
     _assert_composite_close(ours, pipeline["comp_frames"].numpy(), pipeline["masks_dilated"])
 
 
+@pytest.mark.slow
 def test_completed_flows_through_stage_files(stage_files: dict) -> None:
     """Stage B fed with our own RAFT flows: still within the golden's flow tolerance."""
     expected = _golden("pipeline_flows_completed.pt")

@@ -8,6 +8,7 @@ JSON file (a path ending in `.json`, open_clip's format); the weights from a pin
 from __future__ import annotations
 
 import logging
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,6 +64,11 @@ class ClipScorer:
             root.setLevel(level)
         try:
             open_clip.load_checkpoint(self.model, str(path), weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise WeightsError(
+                f"Weights '{weights.name}' ({path}) contain objects other than tensors; refusing "
+                f"to unpickle them (torch.load weights_only=True): {error}"
+            ) from error
         except (RuntimeError, KeyError, ValueError) as error:
             raise WeightsError(
                 f"Weights '{weights.name}' ({path}) do not fit the open_clip model '{model}': "

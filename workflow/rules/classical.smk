@@ -17,7 +17,7 @@ rule flows_classical:
     params:
         preset=config["classical"]["dis_preset"],
         cut_threshold=config["classical"]["cut_threshold"],
-        dtype=config["flow_storage"],
+        dtype=flow_dtype(),
     script:
         "../../scripts/flows_classical.py"
 

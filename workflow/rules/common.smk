@@ -19,11 +19,6 @@ validate(_sheet, "../schemas/samples.schema.yaml")
 SAMPLES = validate_sample_sheet(_sheet, config["samples"], producible=DEMO_FILES)
 
 
-wildcard_constraints:
-    sample=SAMPLE_ID.pattern.strip("^$"),
-    clip=SAMPLE_ID.pattern.strip("^$"),
-
-
 def sample_row(wildcards):
     """The sample sheet row of a job's sample."""
     return SAMPLES.loc[wildcards.sample]
@@ -33,6 +28,25 @@ def ground_truth(wildcards):
     """The sample's ground truth file or folder, if the sheet gives one."""
     path = sample_row(wildcards)["ground_truth"]
     return [path] if path else []
+
+
+def flow_dtype():
+    """Flow file precision: float32 keeps ProPainter's flows exact (they reach ~60 px, where
+    float16 rounds to 0.03 px); float16 halves the disk of the classical backend."""
+    choice = config["flow_storage"]
+    if choice != "auto":
+        return choice
+    return "float32" if BACKEND == "propainter" else "float16"
+
+
+from vanish.weights import weight_specs
+
+WEIGHTS = weight_specs(config)
+
+
+def weight_file(name):
+    """A network's checkpoint path as an input: a missing file triggers its download."""
+    return str(WEIGHTS[name].path)
 
 
 def stage_log(rule_name):
@@ -82,7 +96,7 @@ def used_weights():
     return {name: str(spec.path) for name, spec in weight_specs(config).items()}
 
 
-# Which rule makes a sample's masks: mask files in the sheet win (masks_from_files); a row with
+# Mask files in the sheet win (masks_from_files); a row with
 # only a text prompt goes through detect -> select -> masks_from_prompt (workflow/rules/prompt.smk).
 FILE_MASK_SAMPLES = [s for s in SAMPLES.index if SAMPLES.loc[s, "masks"]]
 PROMPT_SAMPLES = [

@@ -7,12 +7,12 @@ rule masks_from_files:
         frames=f"{RESULTS}/{{sample}}/frames",
     output:
         directory(f"{RESULTS}/{{sample}}/masks"),
-    wildcard_constraints:
-        sample=sample_pattern(FILE_MASK_SAMPLES),
     log:
         stage_log("masks"),
     benchmark:
         stage_benchmark("masks")
+    wildcard_constraints:
+        sample=sample_pattern(FILE_MASK_SAMPLES),
     conda:
         "../../envs/core.yaml"
     threads: 1

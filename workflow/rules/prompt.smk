@@ -26,12 +26,12 @@ rule detect:
         weights=prompt_weight(PROMPT_DETECTOR),
     output:
         f"{RESULTS}/{{sample}}/detections.parquet",
-    wildcard_constraints:
-        sample=sample_pattern(PROMPT_SAMPLES),
     log:
         stage_log("detect"),
     benchmark:
         stage_benchmark("detect")
+    wildcard_constraints:
+        sample=sample_pattern(PROMPT_SAMPLES),
     conda:
         "../../envs/prompt.yaml"
     threads: config["threads"]
@@ -56,12 +56,12 @@ rule select:
         weights=prompt_weight("clip"),
     output:
         f"{RESULTS}/{{sample}}/selection.json",
-    wildcard_constraints:
-        sample=sample_pattern(PROMPT_SAMPLES),
     log:
         stage_log("select"),
     benchmark:
         stage_benchmark("select")
+    wildcard_constraints:
+        sample=sample_pattern(PROMPT_SAMPLES),
     conda:
         "../../envs/prompt.yaml"
     threads: config["threads"]
@@ -83,12 +83,12 @@ rule masks_from_prompt:
         weights=prompt_weight("sam"),
     output:
         directory(f"{RESULTS}/{{sample}}/masks"),
-    wildcard_constraints:
-        sample=sample_pattern(PROMPT_SAMPLES),
     log:
         stage_log("masks"),
     benchmark:
         stage_benchmark("masks")
+    wildcard_constraints:
+        sample=sample_pattern(PROMPT_SAMPLES),
     conda:
         "../../envs/prompt.yaml"
     threads: config["threads"]
@@ -129,8 +129,5 @@ for _name, _spec in PROMPT_WEIGHTS.items():
 
 rule download_prompt_weights:
     input:
-        [
-            prompt_weight(name)
-            for name in (PROMPT_DETECTOR, "clip", "sam")
-        ],
+        [prompt_weight(name) for name in (PROMPT_DETECTOR, "clip", "sam")],
     localrule: True

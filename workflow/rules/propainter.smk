@@ -21,7 +21,7 @@ rule flows_raft:
         sha256=WEIGHTS["raft"].sha256,
         iterations=PROPAINTER["raft_iterations"],
         device=PROPAINTER["device"],
-        dtype=config["flow_storage"],
+        dtype=flow_dtype(),
     script:
         "../../scripts/flows_raft.py"
 

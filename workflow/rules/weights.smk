@@ -1,16 +1,6 @@
 # Checkpoints of the propainter backend: fetched from their pinned URLs, verified by sha256.
 # Included for every backend so that `snakemake --cores 1 download_weights` always works.
 
-from vanish.weights import weight_specs
-
-WEIGHTS = weight_specs(config)
-
-
-def weight_file(name):
-    """A network's checkpoint path as a rule input: a missing file triggers its download."""
-    return str(WEIGHTS[name].path)
-
-
 for _name, _spec in WEIGHTS.items():
 
     rule:

@@ -1,0 +1,228 @@
+"""The prompt models, tiny and random, built from configs, saved and reloaded through the real
+loading code (pinned sha256, safe unpickling, no network), and each prompt stage's files."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+
+from vanish import io
+from vanish.models.runtime import OFFLINE_ENV, weight_spec
+from vanish.models.tiny import write_tiny_models
+from vanish.stages.detect import COLUMNS, detect_objects, read_detections
+from vanish.stages.frames import extract_frames
+from vanish.stages.masks import masks_from_files
+from vanish.stages.prompt_masks import masks_from_prompt
+from vanish.stages.select import select_objects
+from vanish.weights import MissingWeightsError, WeightChecksumError, WeightsError
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any connection attempt or DNS look-up during these tests is a failure."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[:2]}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> dict:
+    """Tiny random-weight models on disk and the `prompt:` config section that loads them."""
+    folder = tmp_path_factory.mktemp("tiny-models")
+    os.environ["YOLO_CONFIG_DIR"] = str(folder / "ultralytics")
+    return write_tiny_models(folder)
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory) -> dict:
+    """A 6-frame 64x96 clip with moving-box masks, decoded at a smaller processing size."""
+    root = tmp_path_factory.mktemp("clip")
+    frames = panning_clip(6, 64, 96, seed=3)
+    masks = moving_box_masks(6, 64, 96)
+    video = write_clip_folder(root / "video", frames)
+    mask_dir = write_mask_folder(root / "masks_in", masks)
+    extract_frames("s1", video, root / "frames", max_side=48)
+    return {"root": root, "frames": root / "frames", "mask_dir": mask_dir, "video": frames}
+
+
+def spec(tiny: dict, name: str):
+    return weight_spec(name, tiny["weights"][name])
+
+
+def test_offline_environment_is_set(tiny):
+    for key in ("YOLO_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        assert os.environ.get(key) == OFFLINE_ENV[key]
+    assert os.environ["ULTRALYTICS_SAFE_LOAD"] == "1"
+    fonts = Path(os.environ["YOLO_CONFIG_DIR"]) / "Ultralytics"
+    assert not fonts.exists() or (fonts / "Arial.ttf").is_file()
+
+
+def test_yolo_tracks_keep_their_ids(tiny):
+    from vanish.models.detector import YoloTracker
+
+    tracker = YoloTracker(spec(tiny, "yolo"), CPU, imgsz=160, max_det=3)
+    frames = list(panning_clip(5, 64, 96))
+    per_frame = tracker.track(frames[:3]) + tracker.track(frames[3:])  # two batches, one video
+    assert len(per_frame) == 5
+    assert all(rows.shape[1] == 7 for rows in per_frame)
+    ids = [set(rows[:, 4].astype(int)) for rows in per_frame]
+    assert ids[0] and ids[0] & ids[-1]  # the same objects keep their ids across batches
+    boxes = np.concatenate(per_frame)
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= 96).all()
+    fonts = Path(os.environ["YOLO_CONFIG_DIR"]) / "Ultralytics"
+    assert (fonts / "Arial.ttf").is_file()  # ultralytics never needs to fetch its font
+
+
+def test_grounding_dino_detects_the_phrases_and_tracks(tiny):
+    from vanish.models.detector import GroundingDinoTracker
+
+    tracker = GroundingDinoTracker(
+        spec(tiny, "grounding_dino"), ["a dog", "red car"], CPU, box_threshold=0.0,
+        text_threshold=0.0, max_det=4,
+    )
+    assert tracker.spans == [[1, 2], [4, 5]]  # "[CLS] a dog . red car . [SEP]"
+    frames = [panning_clip(1, 64, 96, seed=1)[0]] * 3  # a still scene
+    raw = tracker.detect(frames[:1])[0]
+    assert raw.shape[1] == 6 and set(raw[:, 5].astype(int)) <= {0, 1}
+    tracked = tracker.track(frames)
+    assert tracked[-1].shape[1] == 7 and len(tracked[-1])
+
+
+def test_clip_embeddings(tiny):
+    from vanish.models.clip import ClipScorer
+
+    scorer = ClipScorer(tiny["clip"]["model"], spec(tiny, "clip"), CPU, batch=2)
+    text = scorer.encode_text(["a dog", "a car"])
+    images = scorer.encode_images(list(panning_clip(3, 40, 30)))
+    assert text.shape == (2, 32) and images.shape == (3, 32)
+    np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1, atol=1e-5)
+
+
+def test_sam_batches_like_single_frames(tiny):
+    from vanish.models.sam import SamSegmenter
+
+    sam = SamSegmenter(spec(tiny, "sam"), CPU, model=tiny["sam"]["model"], batch=2)
+    frames = list(panning_clip(3, 48, 64))
+    batched = sam.embed(frames)
+    single = sam.embed(frames[2:])[0]
+    torch.testing.assert_close(batched[2].features, single.features, atol=1e-4, rtol=1e-4)
+    masks = sam.segment(batched[0], boxes=np.array([[4, 4, 30, 30], [20, 10, 60, 40]]))
+    assert masks.shape == (2, 48, 64) and masks.dtype == bool
+    with_point = sam.segment(
+        batched[0], boxes=np.array([[4, 4, 30, 30]]), points=np.array([[[10, 10]]]),
+        labels=np.ones((1, 1)),
+    )
+    assert with_point.shape == (1, 48, 64)
+
+
+def test_missing_and_unpinned_weights_are_clear(tiny, tmp_path):
+    from vanish.models.sam import SamSegmenter
+
+    missing = weight_spec("sam", {"path": str(tmp_path / "nope.pth"), "sha256": "0" * 64})
+    with pytest.raises(MissingWeightsError, match=r"nope\.pth.*\n.*download_prompt_weights"):
+        SamSegmenter(missing, CPU, model=tiny["sam"]["model"])
+    unpinned = weight_spec("sam", {"path": tiny["weights"]["sam"]["path"], "sha256": None})
+    with pytest.raises(WeightChecksumError, match="prompt:\n    weights:"):
+        SamSegmenter(unpinned, CPU, model=tiny["sam"]["model"])
+    wrong = weight_spec("clip", {"path": tiny["weights"]["clip"]["path"], "sha256": "1" * 64})
+    from vanish.models.clip import ClipScorer
+
+    with pytest.raises(WeightChecksumError, match="mismatch"):
+        ClipScorer(tiny["clip"]["model"], wrong, CPU)
+
+
+class Payload:
+    """An object whose unpickling would run a command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("name", ["yolo", "sam", "clip"])
+def test_a_checkpoint_carrying_code_is_refused_not_run(tiny, tmp_path, name):
+    from vanish.models.clip import ClipScorer
+    from vanish.models.detector import YoloTracker
+    from vanish.models.sam import SamSegmenter
+    from vanish.weights import sha256_file
+
+    marker = tmp_path / "executed"
+    path = tmp_path / f"evil-{name}.pt"
+    torch.save({"model": Payload(marker), "state_dict": Payload(marker)}, path)
+    evil = weight_spec(name, {"path": str(path), "sha256": sha256_file(path)})
+    load = {
+        "yolo": lambda: YoloTracker(evil, CPU),
+        "sam": lambda: SamSegmenter(evil, CPU, model=tiny["sam"]["model"]),
+        "clip": lambda: ClipScorer(tiny["clip"]["model"], evil, CPU),
+    }[name]
+    with pytest.raises(WeightsError):
+        load()
+    assert not marker.exists()
+
+
+def test_stage_files(tiny, clip_dir, tmp_path):
+    """detect → select → masks_from_prompt on a resized clip: well-formed files, and the mask
+    folder laid out exactly as masks_from_files lays it out."""
+    config = {"weights": tiny["weights"]}
+    detections = detect_objects(
+        "s1", clip_dir["frames"], tmp_path / "detections.parquet", prompt="a person",
+        detector="yolo", weights=tiny["weights"], device="cpu", batch=4,
+        yolo={"imgsz": 160, "max_det": 3}, ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
+    )
+    table, meta = read_detections(detections)
+    assert list(table.columns) == list(COLUMNS)
+    assert {str(t) for t in table.dtypes} >= {"int32", "float32"}
+    assert table["frame"].between(0, 5).all() and len(table)
+    assert meta["width"] == 96 and meta["height"] == 64 and meta["frame_count"] == 6
+    assert (table["x2"] <= 96).all() and (table["y2"] <= 64).all()  # input-size pixels
+
+    record = select_objects(
+        "s1", clip_dir["frames"], detections, tmp_path / "selection.json", "a person; a dog",
+        weights=config["weights"], device="cpu", clip=tiny["clip"],
+        select_options={"threshold": -1.0, "min_track_frames": 2, "frames_per_track": 3},
+    )
+    saved = io.read_json(tmp_path / "selection.json")
+    assert saved["outcome"] == "selected" and len(saved["selected_tracks"]) >= 2
+    assert saved["phrases"] == ["a person", "a dog"]
+    scored = [t for t in saved["tracks"] if t["track"] not in saved["short_tracks"]]
+    assert all(set(t["scores"]) == {"a person", "a dog"} for t in scored)
+    assert record == saved
+
+    out = masks_from_prompt(
+        "s1", clip_dir["frames"], detections, tmp_path / "selection.json", tmp_path / "masks",
+        dilation=2, weights=config["weights"], device="cpu", sam=tiny["sam"], batch=4,
+        mask_options={"shadow": True},
+    )
+    reference = masks_from_files("s1", clip_dir["mask_dir"], clip_dir["frames"], tmp_path / "ref")
+    layout = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert layout == sorted(str(p.relative_to(reference)) for p in reference.rglob("*"))
+    assert io.read_masks(out / "full").shape == (6, 64, 96)
+    assert io.read_masks(out / "proc").shape == (6, 32, 48)
+    summary = io.read_json(out / "summary.json")
+    assert summary["empty"] is False and summary["dilation"] == 2
+
+
+def test_no_match_gives_empty_masks_without_loading_sam(clip_dir, tmp_path):
+    io.write_json(tmp_path / "selection.json", {"outcome": "no_match", "selected_tracks": []})
+    missing = {"sam": {"path": str(tmp_path / "absent.pth"), "sha256": None}}
+    out = masks_from_prompt(
+        "s1", clip_dir["frames"], tmp_path / "unused.parquet", tmp_path / "selection.json",
+        tmp_path / "masks", weights=missing,
+    )
+    assert not io.read_masks(out / "proc").any() and not io.read_masks(out / "full").any()
+    assert io.read_json(out / "summary.json")["empty"] is True

@@ -1,0 +1,85 @@
+"""The prompt path end to end in Snakemake with tiny random-weight models: a prompt sample that
+matches, one that matches nothing (passed through, not a crash) and a mask-file sample, in one
+dataset run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+
+from vanish import io
+from vanish.models.tiny import write_tiny_models
+from vanish.stages.detect import read_detections
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def prompt_dataset(tmp_path: Path) -> Path:
+    prompt = write_tiny_models(tmp_path / "models", grounding_dino=False)
+    prompt.update(
+        device="cpu",
+        batch=4,
+        ultralytics_dir=str(tmp_path / "ultralytics"),
+        select={"threshold": -1.0, "min_track_frames": 4, "frames_per_track": 3},
+        masks={"shadow": True},
+    )
+    prompt["yolo"] = {"imgsz": 160, "max_det": 3}
+    prompt["sam"]["batch"] = 4
+    (tmp_path / "prompt.yaml").write_text(yaml.safe_dump({"prompt": prompt}))
+    walk = write_clip_folder(tmp_path / "walk", panning_clip(6, 48, 64, seed=1))
+    # 3 frames: every track is shorter than min_track_frames, so nothing can match.
+    still = write_clip_folder(tmp_path / "still", panning_clip(3, 48, 64, seed=2))
+    files = write_clip_folder(tmp_path / "files", panning_clip(5, 48, 64, seed=3))
+    masks = write_mask_folder(tmp_path / "files_masks", moving_box_masks(5, 48, 64))
+    (tmp_path / "samples.tsv").write_text(
+        "sample\tvideo\tmasks\tprompt\tground_truth\n"
+        f"walk\t{walk}\t\ta person and a dog\t\n"
+        f"still\t{still}\t\ta unicorn\t\n"
+        f"files\t{files}\t{masks}\t\t\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_prompt_path_end_to_end(prompt_dataset: Path):
+    root = prompt_dataset
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(root),
+        "--configfile", str(REPO / "config" / "config.yaml"), str(root / "prompt.yaml"),
+        "--config", f"samples={root / 'samples.tsv'}", "results=results",
+        "--cores", "2",
+    ]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
+    assert run.returncode == 0, run.stderr[-4000:]
+    results = root / "results"
+
+    table, meta = read_detections(results / "walk" / "detections.parquet")
+    assert len(table) and meta["detector"] == "yolo"
+    walk = io.read_json(results / "walk" / "selection.json")
+    assert walk["outcome"] == "selected" and walk["phrases"] == ["a person", "a dog"]
+    assert len(walk["selected_tracks"]) >= 2
+    assert not io.read_json(results / "walk" / "masks" / "summary.json")["empty"]
+    assert "masks_from_prompt" in (results / "logs" / "walk" / "masks.log").read_text()
+
+    still = io.read_json(results / "still" / "selection.json")
+    assert still["outcome"] == "no_match" and still["passthrough"] is True
+    assert io.read_json(results / "still" / "masks" / "summary.json")["empty"] is True
+    np.testing.assert_array_equal(
+        io.read_frames(results / "still" / "inpainted"), io.read_frames(root / "still")
+    )
+
+    assert not (results / "files" / "detections.parquet").exists()  # masks_from_files made them
+    assert "masks_from_files" in (results / "logs" / "files" / "masks.log").read_text()
+    for sample in ("walk", "still", "files"):
+        assert (results / sample / "removed.mp4").stat().st_size > 0
+    assert sorted(pd.read_csv(results / "metrics.csv")["sample"]) == ["files", "still", "walk"]
