@@ -1,6 +1,7 @@
-"""The prompt path end to end in Snakemake with tiny random-weight models: a prompt sample that
-matches, one that matches nothing (passed through, not a crash) and a mask-file sample, in one
-dataset run."""
+"""The prompt path end to end in Snakemake with tiny random-weight models, in one dataset run: a
+prompt sample that matches (through to removed.mp4), one that matches nothing (empty masks and a
+recorded outcome, not a crash) and a mask-file sample (its masks still made by masks_from_files).
+Only the first goes through the whole backend, to keep the test short."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
@@ -58,6 +58,7 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
         "--configfile", str(REPO / "config" / "config.yaml"), str(root / "prompt.yaml"),
         "--config", f"samples={root / 'samples.tsv'}", "results=results",
         "--cores", "2",
+        "results/walk/removed.mp4", "results/still/masks", "results/files/masks",
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
     assert run.returncode == 0, run.stderr[-4000:]
@@ -74,12 +75,7 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
     still = io.read_json(results / "still" / "selection.json")
     assert still["outcome"] == "no_match" and still["passthrough"] is True
     assert io.read_json(results / "still" / "masks" / "summary.json")["empty"] is True
-    np.testing.assert_array_equal(
-        io.read_frames(results / "still" / "inpainted"), io.read_frames(root / "still")
-    )
 
     assert not (results / "files" / "detections.parquet").exists()  # masks_from_files made them
     assert "masks_from_files" in (results / "logs" / "files" / "masks.log").read_text()
-    for sample in ("walk", "still", "files"):
-        assert (results / sample / "removed.mp4").stat().st_size > 0
-    assert sorted(pd.read_csv(results / "metrics.csv")["sample"]) == ["files", "still", "walk"]
+    assert (results / "walk" / "removed.mp4").stat().st_size > 0

@@ -17,9 +17,7 @@ import torch
 
 from vanish import io
 from vanish.errors import InputError
-from vanish.models.manifest import read_manifest, rule_weights
-from vanish.models.propainter import InpaintGenerator
-from vanish.models.raft import build_raft
+from vanish.models.rule_checkpoints import write_rule_checkpoints
 from vanish.stages.complete import complete_flows, load_flow_completion, rfc_complete
 from vanish.stages.flows import raft_flows
 from vanish.stages.frames import extract_frames
@@ -34,10 +32,8 @@ from vanish.stages.transformer import (
     load_generator,
     propainter_transformer,
 )
-from vanish.weights import sha256_file
 
 DATA = Path(__file__).parent / "data"
-MANIFESTS = DATA / "reference"
 GOLDEN = DATA / "golden"
 FLOW_TOLERANCE = {"rtol": 1e-4, "atol": 1e-3}
 SAMPLE = "golden"
@@ -55,31 +51,10 @@ def _golden(name: str) -> dict:
     return torch.load(GOLDEN / name, weights_only=True)
 
 
-def _save(state_dict: dict[str, torch.Tensor], path: Path) -> tuple[Path, str]:
-    torch.save(state_dict, path)
-    return path, sha256_file(path)
-
-
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
-    """Rule weights (seed 0) saved as checkpoint files, with their sha256.
-
-    The rule leaves the int64 buffers (RAFT's num_batches_tracked, the generator's index
-    buffers) to the module; the published checkpoints hold them, so the files do too.
-    """
-    folder = tmp_path_factory.mktemp("weights")
-    raft = build_raft().state_dict()
-    raft.update(rule_weights(read_manifest(MANIFESTS / "raft_large_torchvision.tsv"), seed=0))
-    generator = InpaintGenerator().state_dict()
-    generator.update(
-        rule_weights(read_manifest(MANIFESTS / "propainter_inpaint_generator.tsv"), seed=0)
-    )
-    rfc = rule_weights(read_manifest(MANIFESTS / "recurrent_flow_completion.tsv"), seed=0)
-    return {
-        "raft": _save(raft, folder / "raft.pth"),
-        "flow_completion": _save(rfc, folder / "rfc.pth"),
-        "propainter": _save(generator, folder / "propainter.pth"),
-    }
+    """Rule weights (seed 0) saved as checkpoint files, with their sha256."""
+    return write_rule_checkpoints(tmp_path_factory.mktemp("weights"), seed=0)
 
 
 @pytest.fixture(scope="module")
