@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= workflow,demo,dev
+EXTRAS ?= workflow,demo,prompt,dev
 
 .PHONY: install demo test lint pytest benchmarks
 

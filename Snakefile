@@ -15,6 +15,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/resume.smk"
 
 
 wildcard_constraints:
@@ -42,6 +43,7 @@ include: "workflow/rules/propagate.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -50,3 +52,4 @@ rule all:
         expand(f"{RESULTS}/{{sample}}/removed.mp4", sample=SAMPLES.index),
         expand(f"{RESULTS}/{{sample}}/provenance.json", sample=SAMPLES.index),
         f"{RESULTS}/metrics.csv",
+        REPORT_FILES,

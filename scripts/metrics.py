@@ -15,4 +15,5 @@ run_stage(
     benchmark_files=list(snakemake.input.benchmarks),
     ssim_window=snakemake.params.ssim_window,
     baseline=snakemake.params.baseline,
+    selection=snakemake.input.selection[0] if snakemake.input.selection else "",
 )

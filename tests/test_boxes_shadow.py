@@ -106,7 +106,9 @@ def test_object_masks_are_united_gated_to_their_box_and_dilated(tmp_path):
 
     options = {**DEFAULTS, "box_margin": None}
     union = object_masks(FakeSegmenter(shape, spill), None, frame, boxes, options)
-    np.testing.assert_array_equal(union, filled([4, 4, 24, 20], shape) | filled([30, 10, 60, 30], shape))
+    np.testing.assert_array_equal(
+        union, filled([4, 4, 24, 20], shape) | filled([30, 10, 60, 30], shape)
+    )
 
     empty = FakeSegmenter(shape, lambda box, shape: np.zeros(shape, bool))
     union = object_masks(empty, None, frame, boxes, DEFAULTS)

@@ -89,8 +89,12 @@ def test_grounding_dino_detects_the_phrases_and_tracks(tiny):
     from vanish.models.detector import GroundingDinoTracker
 
     tracker = GroundingDinoTracker(
-        spec(tiny, "grounding_dino"), ["a dog", "red car"], CPU, box_threshold=0.0,
-        text_threshold=0.0, max_det=4,
+        spec(tiny, "grounding_dino"),
+        ["a dog", "red car"],
+        CPU,
+        box_threshold=0.0,
+        text_threshold=0.0,
+        max_det=4,
     )
     assert tracker.spans == [[1, 2], [4, 5]]  # "[CLS] a dog . red car . [SEP]"
     frames = [panning_clip(1, 64, 96, seed=1)[0]] * 3  # a still scene
@@ -98,6 +102,15 @@ def test_grounding_dino_detects_the_phrases_and_tracks(tiny):
     assert raw.shape[1] == 6 and set(raw[:, 5].astype(int)) <= {0, 1}
     tracked = tracker.track(frames)
     assert tracked[-1].shape[1] == 7 and len(tracked[-1])
+
+
+def test_phrase_spans_keep_unknown_words():
+    from vanish.models.detector import caption, phrase_spans
+
+    assert caption(["A Zebra", "St. Bernard"]) == "a zebra . st  bernard ."
+    # [CLS] a [UNK] . [UNK] [UNK] . [SEP] [PAD]: unknown words still belong to their phrase
+    ids = [2, 6, 1, 5, 1, 1, 5, 3, 0]
+    assert phrase_spans(ids, separator=5, special={0, 2, 3}) == [[1, 2], [4, 5]]
 
 
 def test_clip_embeddings(tiny):
@@ -122,7 +135,9 @@ def test_sam_batches_like_single_frames(tiny):
     masks = sam.segment(batched[0], boxes=np.array([[4, 4, 30, 30], [20, 10, 60, 40]]))
     assert masks.shape == (2, 48, 64) and masks.dtype == bool
     with_point = sam.segment(
-        batched[0], boxes=np.array([[4, 4, 30, 30]]), points=np.array([[[10, 10]]]),
+        batched[0],
+        boxes=np.array([[4, 4, 30, 30]]),
+        points=np.array([[[10, 10]]]),
         labels=np.ones((1, 1)),
     )
     assert with_point.shape == (1, 48, 64)
@@ -180,9 +195,16 @@ def test_stage_files(tiny, clip_dir, tmp_path):
     folder laid out exactly as masks_from_files lays it out."""
     config = {"weights": tiny["weights"]}
     detections = detect_objects(
-        "s1", clip_dir["frames"], tmp_path / "detections.parquet", prompt="a person",
-        detector="yolo", weights=tiny["weights"], device="cpu", batch=4,
-        yolo={"imgsz": 160, "max_det": 3}, ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
+        "s1",
+        clip_dir["frames"],
+        tmp_path / "detections.parquet",
+        prompt="a person",
+        detector="yolo",
+        weights=tiny["weights"],
+        device="cpu",
+        batch=4,
+        yolo={"imgsz": 160, "max_det": 3},
+        ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
     )
     table, meta = read_detections(detections)
     assert list(table.columns) == list(COLUMNS)
@@ -192,8 +214,14 @@ def test_stage_files(tiny, clip_dir, tmp_path):
     assert (table["x2"] <= 96).all() and (table["y2"] <= 64).all()  # input-size pixels
 
     record = select_objects(
-        "s1", clip_dir["frames"], detections, tmp_path / "selection.json", "a person; a dog",
-        weights=config["weights"], device="cpu", clip=tiny["clip"],
+        "s1",
+        clip_dir["frames"],
+        detections,
+        tmp_path / "selection.json",
+        "a person; a dog",
+        weights=config["weights"],
+        device="cpu",
+        clip=tiny["clip"],
         select_options={"threshold": -1.0, "min_track_frames": 2, "frames_per_track": 3},
     )
     saved = io.read_json(tmp_path / "selection.json")
@@ -204,8 +232,16 @@ def test_stage_files(tiny, clip_dir, tmp_path):
     assert record == saved
 
     out = masks_from_prompt(
-        "s1", clip_dir["frames"], detections, tmp_path / "selection.json", tmp_path / "masks",
-        dilation=2, weights=config["weights"], device="cpu", sam=tiny["sam"], batch=4,
+        "s1",
+        clip_dir["frames"],
+        detections,
+        tmp_path / "selection.json",
+        tmp_path / "masks",
+        dilation=2,
+        weights=config["weights"],
+        device="cpu",
+        sam=tiny["sam"],
+        batch=4,
         mask_options={"shadow": True},
     )
     reference = masks_from_files("s1", clip_dir["mask_dir"], clip_dir["frames"], tmp_path / "ref")
@@ -221,8 +257,12 @@ def test_no_match_gives_empty_masks_without_loading_sam(clip_dir, tmp_path):
     io.write_json(tmp_path / "selection.json", {"outcome": "no_match", "selected_tracks": []})
     missing = {"sam": {"path": str(tmp_path / "absent.pth"), "sha256": None}}
     out = masks_from_prompt(
-        "s1", clip_dir["frames"], tmp_path / "unused.parquet", tmp_path / "selection.json",
-        tmp_path / "masks", weights=missing,
+        "s1",
+        clip_dir["frames"],
+        tmp_path / "unused.parquet",
+        tmp_path / "selection.json",
+        tmp_path / "masks",
+        weights=missing,
     )
     assert not io.read_masks(out / "proc").any() and not io.read_masks(out / "full").any()
     assert io.read_json(out / "summary.json")["empty"] is True

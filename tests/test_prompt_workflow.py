@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
@@ -58,7 +57,7 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
         "--configfile", str(REPO / "config" / "config.yaml"), str(root / "prompt.yaml"),
         "--config", f"samples={root / 'samples.tsv'}", "results=results",
         "--cores", "2",
-        "results/walk/removed.mp4", "results/still/masks", "results/files/masks",
+        "results/walk/removed.mp4", "results/still/metrics.json", "results/files/masks",
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
     assert run.returncode == 0, run.stderr[-4000:]
@@ -75,6 +74,9 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
     still = io.read_json(results / "still" / "selection.json")
     assert still["outcome"] == "no_match" and still["passthrough"] is True
     assert io.read_json(results / "still" / "masks" / "summary.json")["empty"] is True
+    reported = io.read_json(results / "still" / "metrics.json")
+    assert reported["prompt_outcome"] == "no_match" and reported["prompt_passthrough"] is True
+    assert reported["empty_mask"] is True
 
     assert not (results / "files" / "detections.parquet").exists()  # masks_from_files made them
     assert "masks_from_files" in (results / "logs" / "files" / "masks.log").read_text()

@@ -221,7 +221,11 @@ def test_short_tracks_are_ignored_and_reported(tmp_path):
     rows = [(0, 3, "person", 0, 0.9, 1, 1, 5, 5), (1, 3, "person", 0, 0.9, 1, 1, 5, 5)]
     _detections(tmp_path / "d.parquet", rows)
     record = select_objects(
-        "s", tmp_path, tmp_path / "d.parquet", tmp_path / "sel.json", "person",
+        "s",
+        tmp_path,
+        tmp_path / "d.parquet",
+        tmp_path / "sel.json",
+        "person",
         select_options={"min_track_frames": 3},
     )
     assert record["short_tracks"] == [3]

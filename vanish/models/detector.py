@@ -64,7 +64,11 @@ class YoloTracker:
     ) -> None:
         path = verified_file(weights)
         import_ultralytics(config_dir)
+        import ultralytics.utils.torch_utils as torch_utils
         from ultralytics import YOLO
+
+        # ultralytics resets torch to min(8, cores - 1) CPU threads: keep the job's own count.
+        torch_utils.NUM_THREADS = torch.get_num_threads()
 
         try:
             self.model = YOLO(str(path), task="detect")
@@ -159,7 +163,7 @@ class GroundingDinoTracker:
         tokenizer = self.processor.tokenizer
         ids = tokenizer(self.text)["input_ids"]
         separator = tokenizer.convert_tokens_to_ids(".")
-        special = set(tokenizer.all_special_ids)
+        special = {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id}
         self.spans = phrase_spans(ids, separator, special)
         if len(self.spans) != len(self.phrases):
             raise ValueError(

@@ -42,8 +42,9 @@ def write_yolo(path: Path, eager_class: int | None = 0, yaml: str = "yolov8n.yam
 
     With `eager_class`, that class's score bias is raised (and the others lowered) so the random
     network reports confident boxes everywhere: useful to exercise tracking and the later stages.
+    Ultralytics (if not imported yet) gets its config dir beside the file.
     """
-    import_ultralytics()
+    import_ultralytics(path.parent / "ultralytics")
     from ultralytics import YOLO
 
     torch.manual_seed(0)
@@ -59,33 +60,40 @@ def write_yolo(path: Path, eager_class: int | None = 0, yaml: str = "yolov8n.yam
     return path
 
 
-def write_clip(folder: Path) -> tuple[Path, Path]:
-    """A tiny open_clip model: its config JSON and its weights (state dict)."""
+def write_clip(folder: Path, config: dict | str = TINY_CLIP) -> tuple[str, Path]:
+    """A random-weight open_clip model: its architecture (the path of a written config JSON, or
+    a built-in name) and its weights (state dict)."""
     import open_clip
 
     folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "tiny-clip.json"
-    config.write_text(json.dumps(TINY_CLIP))
-    open_clip.add_model_config(config)
+    if isinstance(config, str):
+        name = architecture = config
+    else:
+        path = folder / "tiny-clip.json"
+        path.write_text(json.dumps(config))
+        open_clip.add_model_config(path)
+        name, architecture = path.stem, str(path)
     torch.manual_seed(0)
-    model = open_clip.create_model("tiny-clip", pretrained=None)
-    weights = folder / "tiny-clip.pt"
+    model = open_clip.create_model(name, pretrained=None)
+    weights = folder / f"{name}.pt"
     torch.save(model.state_dict(), weights)
-    return config, weights
+    return architecture, weights
 
 
-def write_sam(path: Path) -> Path:
-    """SAM with a tiny image encoder (random weights) as a plain state dict."""
+def write_sam(path: Path, model: str | dict = TINY_SAM) -> Path:
+    """SAM (a tiny image encoder unless `model` names another) with random weights."""
     from vanish.models.sam import build_sam
 
     torch.manual_seed(0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(build_sam(TINY_SAM).state_dict(), path)
+    torch.save(build_sam(model).state_dict(), path)
     return path
 
 
-def write_grounding_dino(folder: Path) -> Path:
-    """A tiny Grounding DINO (Swin + BERT towers of a few channels) in Hugging Face layout."""
+def write_grounding_dino(folder: Path, tiny: bool = True) -> Path:
+    """A random Grounding DINO in Hugging Face layout: tiny (Swin + BERT towers of a few
+    channels), or with `tiny=False` the published grounding-dino-tiny architecture (Swin-T,
+    BERT-base; the tokenizer keeps the tiny vocabulary)."""
     from transformers import (
         BertConfig,
         BertTokenizer,
@@ -97,38 +105,43 @@ def write_grounding_dino(folder: Path) -> Path:
     )
 
     torch.manual_seed(0)
-    backbone = SwinConfig(
-        embed_dim=16,
-        depths=[1, 1, 1, 1],
-        num_heads=[1, 1, 2, 2],
-        window_size=7,
-        out_features=["stage2", "stage3", "stage4"],
-    )
-    text = BertConfig(
-        vocab_size=len(TINY_VOCAB),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=256,
-    )
-    config = GroundingDinoConfig(
-        backbone_config=backbone,
-        text_config=text,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        num_queries=20,
-        encoder_n_points=2,
-        decoder_n_points=2,
-    )
+    if tiny:
+        backbone = SwinConfig(
+            embed_dim=16,
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 2, 2],
+            window_size=7,
+            out_features=["stage2", "stage3", "stage4"],
+        )
+        text = BertConfig(
+            vocab_size=len(TINY_VOCAB),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=256,
+        )
+        config = GroundingDinoConfig(
+            backbone_config=backbone,
+            text_config=text,
+            d_model=32,
+            encoder_layers=1,
+            decoder_layers=2,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            num_queries=20,
+            encoder_n_points=2,
+            decoder_n_points=2,
+        )
+        size = {"shortest_edge": 160, "longest_edge": 256}
+    else:
+        config = GroundingDinoConfig()
+        size = {"shortest_edge": 800, "longest_edge": 1333}
     model = GroundingDinoForObjectDetection(config)
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(TINY_VOCAB)}, do_lower_case=True)
-    images = GroundingDinoImageProcessor(size={"shortest_edge": 160, "longest_edge": 256})
+    images = GroundingDinoImageProcessor(size=size)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder, safe_serialization=True)
     GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
@@ -142,7 +155,7 @@ def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
     """Write every tiny model under `folder`; return the matching `prompt:` config section."""
     folder = Path(folder)
     yolo = write_yolo(folder / "tiny-yolo.pt")
-    clip_config, clip_weights = write_clip(folder / "clip")
+    clip_model, clip_weights = write_clip(folder / "clip")
     sam = write_sam(folder / "tiny-sam.pt")
     weights = {
         "yolo": {"path": str(yolo), "sha256": sha256_file(yolo)},
@@ -157,7 +170,7 @@ def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
         }
     return {
         "weights": weights,
-        "clip": {"model": str(clip_config)},
+        "clip": {"model": clip_model},
         "sam": {"model": dict(TINY_SAM)},
         "yolo": {"imgsz": 160, "max_det": 5},
     }

@@ -123,8 +123,9 @@ def compute_metrics(
     benchmark_files: list[str | Path] = (),
     ssim_window: int = 65,
     baseline: bool = True,
+    selection: str = "",
 ) -> Path:
-    """Write `metrics.json` for one sample."""
+    """Write `metrics.json` for one sample (`selection`: the prompt path's selection.json)."""
     meta = io.read_clip_meta(Path(frames_dir) / "meta.json")
     summary = io.read_json(Path(masks_dir) / "summary.json")
     runtime = runtime_from_benchmarks(list(benchmark_files))
@@ -138,6 +139,10 @@ def compute_metrics(
         "runtime_s": runtime,
         "seconds_per_frame": {k: v / meta.frame_count for k, v in runtime.items()},
     }
+    if selection:
+        chosen = io.read_json(selection)
+        metrics["prompt_outcome"] = chosen.get("outcome")
+        metrics["prompt_passthrough"] = bool(chosen.get("passthrough", False))
     if ground_truth:
         metrics.update(
             _quality(

@@ -93,7 +93,7 @@ def write_provenance(
         "sample": sample,
         "config": config,
         "inputs": {k: {"path": v, "sha256": sha256_path(v)} for k, v in inputs.items() if v},
-        "weights": {k: {"path": v, "sha256": sha256_file(v)} for k, v in weights.items()},
+        "weights": {k: {"path": v, "sha256": sha256_path(v)} for k, v in weights.items()},
         "packages": package_versions(),
         "ffmpeg": ffmpeg_version(),
         "python": platform.python_version(),

@@ -30,6 +30,13 @@ def ground_truth(wildcards):
     return [path] if path else []
 
 
+def prompt_selection(wildcards):
+    """The prompt path's selection.json (why tracks were chosen), for prompt samples only."""
+    if wildcards.sample in PROMPT_SAMPLES:
+        return [f"{RESULTS}/{wildcards.sample}/selection.json"]
+    return []
+
+
 def flow_dtype():
     """Flow file precision: float32 keeps ProPainter's flows exact (they reach ~60 px, where
     float16 rounds to 0.03 px); float16 halves the disk of the classical backend."""
@@ -87,13 +94,14 @@ def result_config():
     return {key: config.get(key) for key in RESULT_CONFIG_KEYS if key in config}
 
 
-def used_weights():
-    """Weight files the configured backend reads (name -> path)."""
-    if BACKEND != "propainter":
-        return {}
-    from vanish.weights import weight_specs
-
-    return {name: str(spec.path) for name, spec in weight_specs(config).items()}
+def used_weights(wildcards):
+    """Weight files that produced a sample's result (name -> path)."""
+    used = {}
+    if BACKEND == "propainter":
+        used.update({name: str(spec.path) for name, spec in WEIGHTS.items()})
+    if wildcards.sample in PROMPT_SAMPLES:
+        used.update({name: prompt_weight(name) for name in (PROMPT_DETECTOR, "clip", "sam")})
+    return used
 
 
 # Mask files in the sheet win (masks_from_files); a row with
@@ -109,3 +117,23 @@ def sample_pattern(samples):
     import re
 
     return "|".join(re.escape(s) for s in samples) or "(?!x)x"
+
+
+# Settings and weights of the prompt path (workflow/rules/prompt.smk).
+from vanish.models.runtime import weight_specs as prompt_weight_specs
+
+PROMPT = config.get("prompt", {})
+PROMPT_WEIGHTS = prompt_weight_specs(PROMPT.get("weights"))
+PROMPT_DETECTOR = PROMPT.get("detector", "yolo")
+PROMPT_DEVICE = PROMPT.get("device", "auto")
+PROMPT_BATCH = PROMPT.get("batch", 8)
+
+
+def prompt_weight(name):
+    """A prompt model's weight file (or folder), an input of its stage; missing, it is fetched."""
+    return str(PROMPT_WEIGHTS[name].path)
+
+
+def sample_prompt(wildcards):
+    """The sample sheet's text prompt of a job's sample."""
+    return sample_row(wildcards)["prompt"]

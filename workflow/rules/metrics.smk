@@ -10,6 +10,7 @@ rule metrics:
         masks=f"{RESULTS}/{{sample}}/masks",
         video=f"{RESULTS}/{{sample}}/removed.mp4",
         ground_truth=ground_truth,
+        selection=prompt_selection,
         benchmarks=[stage_benchmark(stage) for stage in METRIC_STAGES],
     output:
         f"{RESULTS}/{{sample}}/metrics.json",
@@ -32,6 +33,7 @@ rule metrics_table:
         f"{RESULTS}/metrics.csv",
     log:
         f"{RESULTS}/logs/metrics_table.log",
+    localrule: True
     conda:
         "../../envs/core.yaml"
     script:

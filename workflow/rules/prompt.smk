@@ -2,23 +2,6 @@
 # detect (tracked boxes) -> select (CLIP picks the tracks the prompt names) -> masks_from_prompt
 # (SAM masks of those tracks, written like masks_from_files writes them).
 
-from vanish.models.runtime import weight_specs as prompt_weight_specs
-
-PROMPT = config.get("prompt", {})
-PROMPT_WEIGHTS = prompt_weight_specs(PROMPT.get("weights"))
-PROMPT_DETECTOR = PROMPT.get("detector", "yolo")
-PROMPT_DEVICE = PROMPT.get("device", "auto")
-PROMPT_BATCH = PROMPT.get("batch", 8)
-
-
-def prompt_weight(name):
-    """A prompt model's weight file (or folder) as a rule input: a missing one is downloaded."""
-    return str(PROMPT_WEIGHTS[name].path)
-
-
-def sample_prompt(wildcards):
-    return sample_row(wildcards)["prompt"]
-
 
 rule detect:
     input:
@@ -119,12 +102,7 @@ for _name, _spec in PROMPT_WEIGHTS.items():
             from vanish.models.runtime import download
 
             with open(log[0], "w") as handle:
-
-                def note(text):
-                    print(text)
-                    print(text, file=handle)
-
-                download(params.spec, log=note)
+                download(params.spec, log=lambda text: print(text, file=handle, flush=True))
 
 
 rule download_prompt_weights:

@@ -12,7 +12,7 @@ rule provenance:
         "../../envs/core.yaml"
     params:
         inputs=lambda wc: {k: sample_row(wc)[k] for k in ("video", "masks", "ground_truth")},
-        weights=lambda wc: used_weights(),
+        weights=used_weights,
         config=lambda wc: result_config(),
         repo=workflow.basedir,
     script:

