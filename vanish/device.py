@@ -24,7 +24,7 @@ class DeviceError(VanishError):
     """The configured device or precision cannot be used on this machine."""
 
 
-def select_device(name: str = "auto") -> torch.device:
+def select_device(name: str = "auto", key: str = "propainter.device") -> torch.device:
     """`auto` → the first CUDA device if there is one, else the CPU; otherwise the named device.
 
     A CUDA device that is not there is an error (naming the config key), not a silent fallback
@@ -37,14 +37,14 @@ def select_device(name: str = "auto") -> torch.device:
             device = torch.device(name)
         except RuntimeError as error:
             raise DeviceError(
-                f"propainter.device '{name}' is not a device; use auto, cpu, cuda or cuda:N"
+                f"{key} '{name}' is not a device; use auto, cpu, cuda or cuda:N"
             ) from error
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0 or (device.index is not None and device.index >= count):
             raise DeviceError(
-                f"propainter.device is '{name}' but this machine has {count} CUDA device(s); "
-                "set propainter.device to auto or cpu, or run the job on a GPU node"
+                f"{key} is '{name}' but this machine has {count} CUDA device(s); "
+                f"set {key} to auto or cpu, or run the job on a GPU node"
             )
         configure_cuda()
     return device

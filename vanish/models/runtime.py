@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from vanish.atomic import atomic_file
-from vanish.errors import VanishError
+from vanish.device import select_device as device_for
 from vanish.weights import (
     MissingWeightsError,
     WeightChecksumError,
@@ -90,10 +90,6 @@ PROMPT_WEIGHTS: dict[str, WeightSpec] = {
 }
 
 
-class PromptDeviceError(VanishError):
-    """The configured device cannot be used on this machine."""
-
-
 def configure_offline() -> None:
     """Set the offline/safe-load environment (idempotent; explicit user settings are kept).
 
@@ -149,23 +145,8 @@ def import_ultralytics(config_dir: str | Path | None = None):
 
 
 def select_device(name: str = "auto") -> torch.device:
-    """`auto` → CUDA if available, else CPU; a named CUDA device that is absent is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise PromptDeviceError(
-            f"prompt.device '{name}' is not a device; use auto, cpu, cuda or cuda:N"
-        ) from error
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0 or (device.index is not None and device.index >= count):
-            raise PromptDeviceError(
-                f"prompt.device is '{name}' but this machine has {count} CUDA device(s); "
-                "set prompt.device to auto or cpu"
-            )
-    return device
+    """The prompt models' device (config `prompt.device`), with the workflow's rules."""
+    return device_for(name, key="prompt.device")
 
 
 def weight_spec(name: str, entry: Mapping[str, object] | None = None) -> WeightSpec:
