@@ -61,7 +61,7 @@ def dry_run(sheet: Path, results: Path, verbose: bool) -> dict:
     """Wall seconds, peak RSS (MiB) and job count of one `snakemake -n` in a child process."""
     command = [sys.executable, "-m", "snakemake", "-n", "--cores", "1"]
     if not verbose:
-        command.append("--quiet")
+        command += ["--quiet", "rules"]  # no per-job listing; the job-count table stays
     command += ["--config", f"samples={sheet}", f"results={results}"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
@@ -85,9 +85,11 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--verbose", action="store_true", help="plain -n: print every job")
     args = parser.parse_args()
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}")
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
     print("| samples | jobs | seconds | peak RSS (MiB) | output (MiB) |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory(prefix="dag-scale-") as tmp:

@@ -1,7 +1,7 @@
 """Write stage outputs so that a crash never leaves a partial file or folder looking complete.
 
-Temporary siblings are named `.{name}.XXXXXXXX.partial` (files keep their suffix after it, for writers
-that pick the format from it). A process killed outright (SIGKILL, a node failure, a cluster
+Temporary siblings are named `.{name}.XXXXXXXX.partial` (files keep their suffix after it, for
+writers that pick the format from it). A process killed outright (SIGKILL, a node failure, a cluster
 time limit) cannot remove its own, so the next writer of the same output removes them first:
 Snakemake never runs two jobs for one output at a time. Results get the permissions the umask
 allows (as a plain open() would), not the owner-only ones of tempfile, so that on a shared file

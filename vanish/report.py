@@ -217,7 +217,9 @@ def plot_quality(quality: pd.DataFrame, output: str | Path) -> None:
         axis.plot([low, high], [low, high], color="grey", linewidth=1, label="equal")
         if len(both) <= 20:
             for name, x, y in zip(both["sample"], telea, ours, strict=True):
-                axis.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+                axis.annotate(
+                    str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
         axis.set_xlabel("Telea baseline (dB)")
         axis.set_ylabel("this run (dB)")
         axis.legend(loc="lower right", fontsize=8)
@@ -240,7 +242,9 @@ def plot_runtime(runtime: pd.DataFrame, output: str | Path) -> None:
     stages = _ordered(sorted(set(runtime["stage"]))) if not runtime.empty else []
     figure, axis = plt.subplots(figsize=(max(6, 1.1 * len(stages) + 2), 4))
     if stages:
-        values = [runtime.loc[runtime["stage"] == s, "seconds_per_frame"].to_numpy() for s in stages]
+        values = [
+            runtime.loc[runtime["stage"] == s, "seconds_per_frame"].to_numpy() for s in stages
+        ]
         axis.boxplot(values, showfliers=False)
         axis.set_xticks(range(1, len(stages) + 1), stages)
         rng = np.random.default_rng(0)  # fixed jitter: the same data gives the same figure
@@ -253,7 +257,9 @@ def plot_runtime(runtime: pd.DataFrame, output: str | Path) -> None:
             f"median total {sum(medians):.3g} s/frame)"
         )
     else:
-        axis.text(0.5, 0.5, "no benchmark files", ha="center", va="center", transform=axis.transAxes)
+        axis.text(
+            0.5, 0.5, "no benchmark files", ha="center", va="center", transform=axis.transAxes
+        )
         axis.set_title("Seconds per frame per stage")
     axis.set_ylim(bottom=0)
     axis.set_ylabel("seconds per frame")

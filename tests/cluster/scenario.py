@@ -11,6 +11,7 @@ must keep.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import signal
@@ -134,10 +135,8 @@ def start(command: list[str], cwd: Path, log: Path) -> subprocess.Popen:
 
 def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL Snakemake and every process of its group (the local jobs it started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=30)
 
 

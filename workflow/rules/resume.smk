@@ -11,6 +11,8 @@ import os
 import socket
 from pathlib import Path
 
+import psutil
+
 from snakemake.logging import logger
 
 LOCK_DIR = Path(".snakemake/locks")
@@ -18,12 +20,11 @@ LOCK_OWNER = Path(".snakemake/vanish-lock-owner.json")
 
 
 def _process_start(pid):
-    """Start time of a process (clock ticks after boot), or None if it does not exist."""
+    """Start time of a process (seconds since the epoch), or None if there is none."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, TypeError, ValueError):
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 def _lock_ids():
