@@ -5,10 +5,12 @@ Usage:
   python benchmarks/speed.py --backend propainter --frames 30  # ProPainter backend (rule weights)
 
 Each stage runs in its own child process, so its time (measured around the stage call, without
-interpreter start-up) and its peak RSS (from wait4, torch's import included) are its own; the whole path's peak RSS is the largest of them. Frames come from
-Big Buck Bunny scaled to 432x240, played back and forth for clips longer than the source, with a
-synthetic moving ellipse mask. The ProPainter backend uses checkpoints filled by the golden weight
-rule (same layouts, same loading path, same compute as the published weights).
+interpreter start-up) and its peak RSS (from wait4, torch's import included) are its own; the
+whole path's peak RSS is the largest of them. Model stages use --threads, the others one thread,
+as the rules declare. Frames come from Big Buck Bunny scaled to 432x240, played back and forth
+for clips longer than the source, with a synthetic moving ellipse mask. The ProPainter backend
+uses checkpoints filled by the golden weight rule (same layouts, same loading path, same compute
+as the published weights).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from vanish.media import decode_frames, probe_video
 from vanish.stages.frames import resize_rgb
 
 SIZE = (432, 240)
+MODEL_STAGES = {"flows_raft", "complete_rfc", "transformer"}  # threads: config["threads"]
 CLASSICAL = [
     "frames",
     "masks",

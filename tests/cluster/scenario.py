@@ -57,22 +57,23 @@ def incomplete(workdir: Path) -> set[Path]:
 
 def stage_outputs(results: Path) -> list[Path]:
     """Every output below `results`: the entries of each sample folder (its `report/` folder's
-    files one by one), benchmark files, and the dataset files. Logs and hidden entries (the
-    temporaries of writes in progress) are not outputs."""
+    files one by one) and the dataset files. Not outputs: logs, hidden entries (temporaries of
+    writes in progress) and benchmark files, which Snakemake writes for a job beside its
+    outputs and rewrites whenever it reruns the job (they carry no incomplete marker)."""
 
     def visible(folder: Path) -> list[Path]:
         return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
     found = []
     for entry in visible(results) if results.is_dir() else ():
-        if entry.name == "logs":
+        if entry.name in ("logs", "benchmarks"):
             continue
         if entry.is_file():
             found.append(entry)
             continue
         for item in visible(entry):
-            if (item.is_dir() and item.name == "report") or entry.name == "benchmarks":
-                found.extend(visible(item) if item.is_dir() else [item])
+            if item.is_dir() and item.name == "report":
+                found.extend(visible(item))
             else:
                 found.append(item)
     return found
