@@ -2,7 +2,7 @@
 # A throw-away single-node Slurm cluster on localhost for the cluster tests.
 #
 # Usage: tests/cluster/slurm.sh start|stop|status|env|smoke
-#   start   write the config into the state folder, start munged, slurmctld and slurmd, wait
+#   start   write the config, start munged, slurmctld and slurmd (from the state folder), wait
 #           until the node is idle (daemons this script already runs are left alone)
 #   stop    cancel the cluster's jobs, stop the daemons this script started (by PID file only)
 #   status  daemons, sinfo, squeue
@@ -77,9 +77,12 @@ fill() { # fill TEMPLATE OUT: replace @NAME@ placeholders; never overwrite an un
   if [[ -e $2 ]] && ! grep -qxF "$MARKER" "$2"; then
     die "$2 exists and is not ours (no '$MARKER' line): refusing to overwrite a real Slurm config"
   fi
-  { echo "$MARKER"; sed -e "s|@STATE@|$STATE|g" -e "s|@CPUS@|$CPUS|g" -e "s|@MEM_MB@|$MEM_MB|g" \
-    -e "s|@CTLD_PORT@|$PORT|g" -e "s|@SLURMD_PORT@|$((PORT + 1))|g" -e "s|@USER@|$(id -un)|g" \
-    -e "s|@GRES@|$GRES|g" -e "s|@GRES_LINE@|$GRES_LINE|g" "$1"; } >"$2.tmp"
+  {
+    echo "$MARKER"
+    sed -e "s|@STATE@|$STATE|g" -e "s|@CPUS@|$CPUS|g" -e "s|@MEM_MB@|$MEM_MB|g" \
+      -e "s|@CTLD_PORT@|$PORT|g" -e "s|@SLURMD_PORT@|$((PORT + 1))|g" -e "s|@USER@|$(id -un)|g" \
+      -e "s|@GRES@|$GRES|g" -e "s|@GRES_LINE@|$GRES_LINE|g" "$1"
+  } >"$2.tmp"
   mv -f "$2.tmp" "$2"
 }
 
