@@ -51,24 +51,16 @@ def make_clip(folder: Path, count: int) -> Path:
 def build_models(folder: Path, args: argparse.Namespace) -> dict:
     """Random-weight models of the preset and the `prompt:` config section that loads them."""
     from vanish.models import tiny
-    from vanish.weights import sha256_file
 
     published = args.preset == "published"
     yolo = tiny.write_yolo(folder / "yolo.pt", yaml="yolo11x.yaml" if published else "yolov8n.yaml")
     clip_model, clip = tiny.write_clip(folder / "clip", "ViT-B-32" if published else tiny.TINY_CLIP)
     sam_model = args.sam if published else dict(tiny.TINY_SAM)
     sam = tiny.write_sam(folder / "sam.pt", sam_model)
-    weights = {
-        "yolo": {"path": str(yolo), "sha256": sha256_file(yolo)},
-        "clip": {"path": str(clip), "sha256": sha256_file(clip)},
-        "sam": {"path": str(sam), "sha256": sha256_file(sam)},
-    }
+    weights = {"yolo": tiny.pinned(yolo), "clip": tiny.pinned(clip), "sam": tiny.pinned(sam)}
     if args.detector == "grounding_dino":
         gd = tiny.write_grounding_dino(folder / "gd", tiny=not published)
-        weights["grounding_dino"] = {
-            "path": str(gd),
-            "sha256": sha256_file(gd / "model.safetensors"),
-        }
+        weights["grounding_dino"] = tiny.pinned(gd, gd / "model.safetensors")
     return {
         "weights": weights,
         "clip": {"model": clip_model},

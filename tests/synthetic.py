@@ -52,3 +52,16 @@ def write_mask_folder(folder: Path, masks: np.ndarray) -> Path:
     for index, mask in enumerate(masks):
         io.write_mask(folder / io.frame_name(index), mask)
     return folder
+
+
+def generated_media(path: Path, *sources: str, extra: tuple[str, ...] = ()) -> Path:
+    """Write a media file from ffmpeg lavfi sources (e.g. a test pattern, a sine tone)."""
+    import subprocess
+
+    from vanish.media import ffmpeg_exe
+
+    command = [ffmpeg_exe(), "-nostdin", "-loglevel", "error"]
+    for source in sources:
+        command += ["-f", "lavfi", "-i", source]
+    subprocess.run([*command, *extra, str(path)], check=True)
+    return path

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
+from synthetic import generated_media, panning_clip, write_clip_folder
 
-from synthetic import panning_clip, write_clip_folder
-
-from vanish.media import count_decoded_frames, ffmpeg_exe, probe_video
+from vanish.media import count_decoded_frames, probe_video
 from vanish.stages.encode import encode
 from vanish.stages.frames import extract_frames
 
@@ -21,26 +19,12 @@ def test_encode_keeps_fps_and_frame_count(tmp_path):
 
 
 def test_audio_is_copied_from_the_source(tmp_path):
-    source = tmp_path / "with_audio.mp4"
-    command = [
-        ffmpeg_exe(),
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
+    source = generated_media(
+        tmp_path / "with_audio.mp4",
         "testsrc=size=64x48:rate=10:duration=1",
-        "-f",
-        "lavfi",
-        "-i",
         "sine=frequency=440:duration=1",
-        "-pix_fmt",
-        "yuv420p",
-        "-shortest",
-        str(source),
-    ]
-    subprocess.run(command, check=True)
+        extra=("-pix_fmt", "yuv420p", "-shortest"),
+    )
     frames = extract_frames("a", source, tmp_path / "frames")
     out = encode(frames / "proc", frames, tmp_path / "removed.mp4")
     assert probe_video(out).has_audio

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
-from synthetic import panning_clip, write_clip_folder
+from synthetic import generated_media, panning_clip, write_clip_folder
 
 from vanish import io
 from vanish.errors import InputError
-from vanish.media import encode_video, ffmpeg_exe
+from vanish.media import encode_video
 from vanish.stages.frames import extract_frames, processing_size
 
 
@@ -63,19 +61,7 @@ def test_truncated_video_is_rejected(tmp_path):
 
 
 def test_audio_only_file_is_rejected(tmp_path):
-    audio = tmp_path / "sound.m4a"
-    command = [
-        ffmpeg_exe(),
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:duration=1",
-        str(audio),
-    ]
-    subprocess.run(command, check=True)
+    audio = generated_media(tmp_path / "sound.m4a", "sine=frequency=440:duration=1")
     with pytest.raises(InputError, match=r"sample 'mute'.*no video stream.*sound\.m4a"):
         extract_frames("mute", audio, tmp_path / "frames")
 

@@ -151,23 +151,21 @@ def write_grounding_dino(folder: Path, tiny: bool = True) -> Path:
     return folder
 
 
+def pinned(path: Path, hashed: Path | None = None) -> dict[str, str]:
+    """A `prompt.weights` entry: the path and the sha256 of `hashed` (default: the path)."""
+    return {"path": str(path), "sha256": sha256_file(hashed or path)}
+
+
 def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
     """Write every tiny model under `folder`; return the matching `prompt:` config section."""
     folder = Path(folder)
     yolo = write_yolo(folder / "tiny-yolo.pt")
     clip_model, clip_weights = write_clip(folder / "clip")
     sam = write_sam(folder / "tiny-sam.pt")
-    weights = {
-        "yolo": {"path": str(yolo), "sha256": sha256_file(yolo)},
-        "clip": {"path": str(clip_weights), "sha256": sha256_file(clip_weights)},
-        "sam": {"path": str(sam), "sha256": sha256_file(sam)},
-    }
+    weights = {"yolo": pinned(yolo), "clip": pinned(clip_weights), "sam": pinned(sam)}
     if grounding_dino:
         gd = write_grounding_dino(folder / "tiny-grounding-dino")
-        weights["grounding_dino"] = {
-            "path": str(gd),
-            "sha256": sha256_file(gd / "model.safetensors"),
-        }
+        weights["grounding_dino"] = pinned(gd, gd / "model.safetensors")
     return {
         "weights": weights,
         "clip": {"model": clip_model},
