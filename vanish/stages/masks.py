@@ -7,6 +7,7 @@ final composite may change). `summary.json` records the hole coverage of every f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,7 @@ def mask_paths(sample: str, mask_dir: str | Path, frame_count: int) -> list[Path
     return paths
 
 
-def write_masks(
-    masks: list[np.ndarray] | np.ndarray, meta: io.ClipMeta, out: Path, dilation: int
-) -> dict:
+def write_masks(masks: Iterable[np.ndarray], meta: io.ClipMeta, out: Path, dilation: int) -> dict:
     """Dilate full-size bool masks, write `proc/`, `full/` (if resized) and return the summary."""
     proc_size = (meta.proc_width, meta.proc_height)
     (out / "proc").mkdir(parents=True)
