@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cv2
@@ -65,3 +66,15 @@ def generated_media(path: Path, *sources: str, extra: tuple[str, ...] = ()) -> P
         command += ["-f", "lavfi", "-i", source]
     subprocess.run([*command, *extra, str(path)], check=True)
     return path
+
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def workflow_command(workdir: Path, *extra: str) -> list[str]:
+    """The repository's workflow run with `workdir` as working directory and the default config."""
+    return [
+        *SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(REPO / "config" / "config.yaml"), "--cores", "2", *extra,
+    ]  # fmt: skip

@@ -54,14 +54,9 @@ def golden_outputs(golden: dict, tmp_path_factory: pytest.TempPathFactory) -> di
     model = RecurrentFlowCompleteNet().eval()
     model.load_state_dict(torch.load(path, weights_only=True), strict=True)
     flows = (golden["flows_forward"], golden["flows_backward"])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.no_grad():
-            preds, edges = model.forward_bidirect_flow(flows, golden["masks"])
-            completed = model.combine_flow(flows, preds, golden["masks"])
-    finally:
-        torch.set_num_threads(threads)
+    with torch.no_grad():  # 1 thread, as the goldens (set for every test in conftest.py)
+        preds, edges = model.forward_bidirect_flow(flows, golden["masks"])
+        completed = model.combine_flow(flows, preds, golden["masks"])
     return {"preds": preds, "edges": edges, "completed": completed}
 
 

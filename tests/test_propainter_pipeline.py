@@ -39,14 +39,6 @@ FLOW_TOLERANCE = {"rtol": 1e-4, "atol": 1e-3}
 SAMPLE = "golden"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _golden(name: str) -> dict:
     return torch.load(GOLDEN / name, weights_only=True)
 

@@ -21,6 +21,7 @@ from vanish.models.raft import (
     raft_keymap,
     raft_layout,
 )
+from vanish.models.rule_checkpoints import rule_state_dict
 from vanish.weights import sha256_file
 
 DATA = Path(__file__).parent / "data"
@@ -43,9 +44,7 @@ def _original_shaped_state_dict(prefix: str) -> dict[str, torch.Tensor]:
 
 def _rule_state_dict() -> dict[str, torch.Tensor]:
     """Rule weights (seed 0) plus the model's own int64 buffers, in torchvision layout."""
-    state_dict = build_raft().state_dict()
-    state_dict.update(rule_weights(read_manifest(TORCHVISION_MANIFEST), seed=0))
-    return state_dict
+    return rule_state_dict("raft", seed=0)
 
 
 def _to_original_checkpoint(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -65,15 +64,6 @@ def rule_model(tmp_path_factory: pytest.TempPathFactory) -> FinalFlowRAFT:
     path = tmp_path_factory.mktemp("weights") / "raft-things.pth"
     torch.save(_to_original_checkpoint(_rule_state_dict()), path)
     return load_raft(path, sha256_file(path))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """1 thread: the goldens were made at 1 thread, and it avoids oversubscribing small CI VMs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("prefix", ["module.", ""])

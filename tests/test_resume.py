@@ -15,33 +15,20 @@ import pandas as pd
 import pytest
 from cluster.scenario import (
     REPO,
-    SNAKEMAKE,
     check_resumed,
     kill_point,
     make_samples,
     run_kill_resume,
 )
+from synthetic import workflow_command
 
 from vanish import io
 
 
 def local_command(workdir: Path, sheet: Path) -> list[str]:
-    return [
-        *SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(REPO / "config" / "config.yaml"),
-        "--profile",
-        str(REPO / "profiles" / "local"),
-        "--cores",
-        "2",
-        "--config",
-        f"samples={sheet}",
-        "results=results",
-    ]
+    """The workflow with the local profile, as a user resuming on one machine runs it."""
+    profile = ["--profile", str(REPO / "profiles" / "local")]
+    return workflow_command(workdir, *profile, "--config", f"samples={sheet}", "results=results")
 
 
 @pytest.mark.slow

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+from synthetic import (
+    moving_box_masks,
+    panning_clip,
+    workflow_command,
+    write_clip_folder,
+    write_mask_folder,
+)
 
 from vanish import io
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def run_snakemake(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run the repository's workflow with `workdir` as working directory."""
-    command = [
-        *SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(REPO / "config" / "config.yaml"),
-        "--cores",
-        "2",
-        *extra,
-    ]
+    command = workflow_command(workdir, *extra)
     return subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=False)
 
 

@@ -16,16 +16,20 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+from synthetic import (  # noqa: F401 - re-exported for the cluster tests
+    REPO,
+    SNAKEMAKE,
+    moving_box_masks,
+    panning_clip,
+    write_clip_folder,
+    write_mask_folder,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SLURM_JOBID = re.compile(r"SLURM jobid (\d+)")
 
 
