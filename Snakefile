@@ -24,26 +24,19 @@ wildcard_constraints:
 
 
 include: "workflow/rules/demo.smk"
-include: "workflow/rules/frames.smk"
-include: "workflow/rules/masks.smk"
-include: "workflow/rules/prompt.smk"
 include: "workflow/rules/weights.smk"
 
 
-if BACKEND == "propainter":
+if GRANULARITY == "video":
 
-    include: "workflow/rules/propainter.smk"
+    include: "workflow/rules/video.smk"
 
 else:
 
-    include: "workflow/rules/classical.smk"
+    include: "workflow/rules/stages.smk"
 
 
-include: "workflow/rules/propagate.smk"
-include: "workflow/rules/encode.smk"
-include: "workflow/rules/metrics.smk"
-include: "workflow/rules/provenance.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/dataset.smk"
 
 
 rule all:

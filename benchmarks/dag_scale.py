@@ -7,7 +7,9 @@ times a dry run of the whole workflow in a child process and records its peak me
 The workflow profile (profiles/default, with its job groups) applies, as in every real run.
 
     .venv/bin/python benchmarks/dag_scale.py                # 1000 and 10000 samples
+    .venv/bin/python benchmarks/dag_scale.py --granularity video
     .venv/bin/python benchmarks/dag_scale.py 1000 --verbose # plain -n (prints every job)
+    .venv/bin/python benchmarks/dag_scale.py --floor        # Snakemake alone, 10 bare rules
 
 Results go to docs/benchmarks.md by hand, with the machine and date.
 """
@@ -57,12 +59,41 @@ def make_sheet(root: Path, count: int, frames: Path, masks: Path) -> Path:
     return sheet
 
 
-def dry_run(sheet: Path, results: Path, verbose: bool) -> dict:
+# The floor: what Snakemake itself needs to plan 10 jobs per sample, with nothing of ours in it.
+BARE_SNAKEFILE = """
+SAMPLES = [f"s{i:05d}" for i in range(int(config["count"]))]
+STEPS = "abcdefghij"
+
+rule all:
+    input: expand("out/{s}/j", s=SAMPLES)
+
+for previous, step in zip([None, *STEPS], STEPS):
+    rule:
+        name: f"step_{step}"
+        input: [f"out/{{s}}/{previous}"] if previous else []
+        output: f"out/{{s}}/{step}"
+        shell: "touch {output}"
+"""
+
+
+def floor_run(root: Path, count: int) -> dict:
+    """Wall seconds of `snakemake -n` over a bare 10-rule chain of `count` samples."""
+    (root / "Snakefile").write_text(BARE_SNAKEFILE)
+    command = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--quiet", "rules"]
+    command += ["--config", f"count={count}"]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"snakemake -n failed:\n{(done.stdout + done.stderr)[-4000:]}")
+    return {"seconds": time.perf_counter() - start, "jobs": count * 10 + 1}
+
+
+def dry_run(sheet: Path, results: Path, granularity: str, verbose: bool) -> dict:
     """Wall seconds, peak RSS (MiB) and job count of one `snakemake -n` in a child process."""
     command = [sys.executable, "-m", "snakemake", "-n", "--cores", "1"]
     if not verbose:
         command += ["--quiet", "rules"]  # no per-job listing; the job-count table stays
-    command += ["--config", f"samples={sheet}", f"results={results}"]
+    command += ["--config", f"samples={sheet}", f"results={results}", f"granularity={granularity}"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
@@ -83,12 +114,15 @@ def dry_run(sheet: Path, results: Path, verbose: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
+    parser.add_argument("--granularity", choices=["stage", "video"], default="stage")
+    parser.add_argument("--floor", action="store_true", help="time a bare 10-rule chain instead")
     parser.add_argument("--verbose", action="store_true", help="plain -n: print every job")
     args = parser.parse_args()
     print(
         f"# {platform.node()} {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}"
+        f"{time.strftime('%Y-%m-%d')}, "
+        + ("bare 10-rule chain" if args.floor else f"granularity {args.granularity}")
     )
     print("| samples | jobs | seconds | peak RSS (MiB) | output (MiB) |")
     print("| ---: | ---: | ---: | ---: | ---: |")
@@ -96,8 +130,12 @@ def main() -> None:
         root = Path(tmp)
         frames, masks = stand_in_inputs(root)
         for count in sorted(args.sizes):  # ascending, so each child's peak RSS is a new maximum
+            if args.floor:
+                result = floor_run(root, count)
+                print(f"| {count} | {result['jobs']} | {result['seconds']:.1f} | | |", flush=True)
+                continue
             sheet = make_sheet(root, count, frames, masks)
-            result = dry_run(sheet, root / f"results-{count}", args.verbose)
+            result = dry_run(sheet, root / f"results-{count}", args.granularity, args.verbose)
             print(
                 f"| {count} | {result['jobs']} | {result['seconds']:.1f} | "
                 f"{result['peak_mib']:.0f} | {result['output_mib']:.1f} |",

@@ -10,8 +10,5 @@ run_stage(
     masks_dir=snakemake.input.masks,
     out_dir=snakemake.output[0],
     weights_path=snakemake.input.weights,
-    weights_sha256=snakemake.params.sha256,
-    subvideo_length=snakemake.params.subvideo_length,
-    device=snakemake.params.device,
-    precision=snakemake.params.precision,
+    **dict(snakemake.params.items()),
 )

@@ -9,5 +9,5 @@ run_stage(
     inpainted_dir=snakemake.input.inpainted,
     frames_dir=snakemake.input.frames,
     output=snakemake.output[0],
-    crf=snakemake.params.crf,
+    **dict(snakemake.params.items()),
 )

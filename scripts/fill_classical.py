@@ -11,5 +11,5 @@ run_stage(
     flows_dir=snakemake.input.flows,
     propagated_dir=snakemake.input.propagated,
     out_dir=snakemake.output[0],
-    interpolation=snakemake.params.interpolation,
+    **dict(snakemake.params.items()),
 )

@@ -9,7 +9,5 @@ run_stage(
     frames_dir=snakemake.input.frames,
     masks_dir=snakemake.input.masks,
     out_dir=snakemake.output[0],
-    preset=snakemake.params.preset,
-    cut_threshold=snakemake.params.cut_threshold,
-    dtype=snakemake.params.dtype,
+    **dict(snakemake.params.items()),
 )

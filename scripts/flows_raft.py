@@ -9,8 +9,5 @@ run_stage(
     frames_dir=snakemake.input.frames,
     out_dir=snakemake.output[0],
     weights_path=snakemake.input.weights,
-    weights_sha256=snakemake.params.sha256,
-    iterations=snakemake.params.iterations,
-    device=snakemake.params.device,
-    dtype=snakemake.params.dtype,
+    **dict(snakemake.params.items()),
 )

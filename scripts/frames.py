@@ -9,6 +9,5 @@ run_stage(
     sample=snakemake.wildcards.sample,
     video=snakemake.input.video,
     out_dir=snakemake.output[0],
-    max_side=snakemake.params.max_side,
-    folder_fps=snakemake.params.folder_fps,
+    **dict(snakemake.params.items()),
 )

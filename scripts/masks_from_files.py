@@ -10,5 +10,5 @@ run_stage(
     mask_dir=snakemake.input.masks,
     frames_dir=snakemake.input.frames,
     out_dir=snakemake.output[0],
-    dilation=snakemake.params.dilation,
+    **dict(snakemake.params.items()),
 )

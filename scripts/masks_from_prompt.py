@@ -3,7 +3,6 @@
 from vanish.runner import run_stage
 from vanish.stages.prompt_masks import masks_from_prompt
 
-params = snakemake.params
 run_stage(
     snakemake,
     masks_from_prompt,
@@ -12,10 +11,5 @@ run_stage(
     detections=snakemake.input.detections,
     selection=snakemake.input.selection,
     out_dir=snakemake.output[0],
-    dilation=params.dilation,
-    weights=params.weights,
-    device=params.device,
-    sam=params.sam,
-    batch=params.batch,
-    mask_options=params.masks,
+    **dict(snakemake.params.items()),
 )

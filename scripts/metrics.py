@@ -13,7 +13,6 @@ run_stage(
     output=snakemake.output[0],
     ground_truth=snakemake.input.ground_truth[0] if snakemake.input.ground_truth else "",
     benchmark_files=list(snakemake.input.benchmarks),
-    ssim_window=snakemake.params.ssim_window,
-    baseline=snakemake.params.baseline,
+    **dict(snakemake.params.items()),
     selection=snakemake.input.selection[0] if snakemake.input.selection else "",
 )

@@ -10,7 +10,5 @@ run_stage(
     masks_dir=snakemake.input.masks,
     flows_dir=snakemake.input.flows,
     out_dir=snakemake.output[0],
-    interpolation=snakemake.params.interpolation,
-    chunk=snakemake.params.chunk,
-    pad=snakemake.params.pad,
+    **dict(snakemake.params.items()),
 )

@@ -15,7 +15,6 @@ sample_previews(
     inpainted_dir=snakemake.input.inpainted,
     gif=snakemake.output.preview,
     strip=snakemake.output.strip,
-    width=snakemake.params.width,
-    gif_frames=snakemake.params.gif_frames,
+    **dict(snakemake.params.items()),
 )
-write_sample_table(snakemake.input.metrics, snakemake.output.metrics)
+write_sample_table(snakemake.input.metrics, snakemake.output.table)

@@ -3,7 +3,6 @@
 from vanish.runner import run_stage
 from vanish.stages.select import select_objects
 
-params = snakemake.params
 run_stage(
     snakemake,
     select_objects,
@@ -11,9 +10,5 @@ run_stage(
     frames_dir=snakemake.input.frames,
     detections=snakemake.input.detections,
     out_path=snakemake.output[0],
-    prompt=params.prompt,
-    weights=params.weights,
-    device=params.device,
-    clip=params.clip,
-    select_options=params.select,
+    **dict(snakemake.params.items()),
 )

@@ -12,10 +12,5 @@ run_stage(
     propagated_dir=snakemake.input.propagated,
     out_dir=snakemake.output[0],
     weights_path=snakemake.input.weights,
-    weights_sha256=snakemake.params.sha256,
-    neighbor_length=snakemake.params.neighbor_length,
-    ref_stride=snakemake.params.ref_stride,
-    subvideo_length=snakemake.params.subvideo_length,
-    device=snakemake.params.device,
-    precision=snakemake.params.precision,
+    **dict(snakemake.params.items()),
 )

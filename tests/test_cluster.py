@@ -39,6 +39,7 @@ pytestmark = [
 # the first status check after 2 s instead of 40 s: the demo's jobs take seconds, not hours
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "2"]
 GROUP_JOB = re.compile(r"submitted with SLURM jobid \d+ \(log: \S*/group_video_")
+VIDEO_JOB = re.compile(r"submitted with SLURM jobid \d+ \(log: \S*/rule_video/")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,23 @@ def test_demo_runs_through_the_slurm_profile_and_reports_every_sample(slurm, tmp
             assert str(results / sample / "report" / name) in html, (sample, name)
     for name in ("quality.png", "runtime.png", "samples.tsv"):
         assert str(results / "report" / name) in html, name
+
+
+@pytest.mark.slow
+def test_one_job_per_video_through_the_slurm_profile(slurm, tmp_path):
+    results = tmp_path / "results"
+    run = snakemake_slurm("--config", f"results={results}", "granularity=video")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-6000:]
+
+    samples = read_sample_sheet(REPO / "config" / "samples.tsv")["sample"].tolist()
+    assert sorted(pd.read_csv(results / "metrics.csv")["sample"]) == sorted(samples)
+    for sample in samples:
+        assert (results / sample / "removed.mp4").stat().st_size > 0
+        assert (results / "benchmarks" / sample / "fill.tsv").stat().st_size > 0  # its timing
+    # one Slurm job per video: the rule `video`, no group jobs
+    assert len(VIDEO_JOB.findall(output)) == len(samples), output[-6000:]
+    assert not GROUP_JOB.search(output)
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_m
 from vanish import io
 from vanish.models.tiny import write_tiny_models
 from vanish.stages.detect import read_detections
+from vanish.weights import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,3 +82,32 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
     assert not (results / "files" / "detections.parquet").exists()  # masks_from_files made them
     assert "masks_from_files" in (results / "logs" / "files" / "masks.log").read_text()
     assert (results / "walk" / "removed.mp4").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_prompt_sample_in_one_job_per_video_matches_one_job_per_stage(prompt_dataset: Path):
+    root = prompt_dataset
+    digests = {}
+    for granularity in ("stage", "video"):
+        command = [
+            sys.executable, "-m", "snakemake",
+            "--snakefile", str(REPO / "Snakefile"),
+            "--directory", str(root),
+            "--configfile", str(REPO / "config" / "config.yaml"), str(root / "prompt.yaml"),
+            "--config", f"samples={root / 'samples.tsv'}", f"results={granularity}",
+            f"granularity={granularity}",
+            "--cores", "2", f"{granularity}/walk/metrics.json",
+        ]  # fmt: skip
+        run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
+        assert run.returncode == 0, run.stderr[-4000:]
+        walk = root / granularity / "walk"
+        digests[granularity] = {
+            str(path.relative_to(walk)): sha256_file(path)
+            for folder in ("masks", "inpainted")
+            for path in sorted((walk / folder).rglob("*.png"))
+        }
+        selection = io.read_json(walk / "selection.json")
+        assert selection["outcome"] == "selected"
+        assert io.read_json(walk / "metrics.json")["prompt_outcome"] == "selected"
+    assert digests["stage"] and digests["video"] == digests["stage"]
+    assert (root / "video" / "walk" / "detections.parquet").is_file()

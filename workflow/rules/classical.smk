@@ -15,9 +15,7 @@ rule flows_classical:
         "../../envs/core.yaml"
     threads: 1
     params:
-        preset=config["classical"]["dis_preset"],
-        cut_threshold=config["classical"]["cut_threshold"],
-        dtype=flow_dtype(),
+        **STAGE_PARAMS["flows_classical"],
     script:
         "../../scripts/flows_classical.py"
 
@@ -55,6 +53,6 @@ rule fill_classical:
         "../../envs/core.yaml"
     threads: 1
     params:
-        interpolation=interpolation(),
+        **STAGE_PARAMS["fill_classical"],
     script:
         "../../scripts/fill_classical.py"

@@ -3,10 +3,14 @@
 import pandas as pd
 from snakemake.utils import validate
 
+from vanish.pipeline import METRIC_STAGES, model_weight_paths, stage_params
 from vanish.samples import SAMPLE_ID, read_sample_sheet, validate_sample_sheet
 
 RESULTS = config["results"].rstrip("/")
 BACKEND = config["backend"]
+GRANULARITY = config["granularity"]
+# keyword arguments of every stage function by rule name (vanish/pipeline.py)
+STAGE_PARAMS = stage_params(config)
 DEMO_DIR = config.get("demo", {}).get("folder", "resources/demo")
 DEMO_FILES = {
     f"{DEMO_DIR}/{clip}/{part}"
@@ -32,18 +36,9 @@ def ground_truth(wildcards):
 
 def prompt_selection(wildcards):
     """The prompt path's selection.json (why tracks were chosen), for prompt samples only."""
-    if wildcards.sample in PROMPT_SAMPLES:
+    if wildcards.sample in PROMPT_SAMPLE_SET:
         return [f"{RESULTS}/{wildcards.sample}/selection.json"]
     return []
-
-
-def flow_dtype():
-    """Flow file precision: float32 keeps ProPainter's flows exact (they reach ~60 px, where
-    float16 rounds to 0.03 px); float16 halves the disk of the classical backend."""
-    choice = config["flow_storage"]
-    if choice != "auto":
-        return choice
-    return "float32" if BACKEND == "propainter" else "float16"
 
 
 from vanish.weights import weight_specs
@@ -64,14 +59,6 @@ def stage_log(rule_name):
 def stage_benchmark(rule_name):
     """Snakemake benchmark file of one rule for one sample (runtime in metrics)."""
     return f"{RESULTS}/benchmarks/{{sample}}/{rule_name}.tsv"
-
-
-def interpolation():
-    """Pixel interpolation of image propagation: the reference's nearest for ProPainter."""
-    choice = config["propagate"]["interpolation"]
-    if choice != "auto":
-        return choice
-    return "nearest" if BACKEND == "propainter" else "bilinear"
 
 
 # Config keys that shape a sample's pixels (recorded in provenance.json).
@@ -96,12 +83,7 @@ def result_config():
 
 def used_weights(wildcards):
     """Weight files that produced a sample's result (name -> path)."""
-    used = {}
-    if BACKEND == "propainter":
-        used.update({name: str(spec.path) for name, spec in WEIGHTS.items()})
-    if wildcards.sample in PROMPT_SAMPLES:
-        used.update({name: prompt_weight(name) for name in (PROMPT_DETECTOR, "clip", "sam")})
-    return used
+    return model_weight_paths(config, prompt=wildcards.sample in PROMPT_SAMPLE_SET)
 
 
 # Mask files in the sheet win (masks_from_files); a row with
@@ -110,6 +92,7 @@ FILE_MASK_SAMPLES = [s for s in SAMPLES.index if SAMPLES.loc[s, "masks"]]
 PROMPT_SAMPLES = [
     s for s in SAMPLES.index if not SAMPLES.loc[s, "masks"] and SAMPLES.loc[s, "prompt"]
 ]
+PROMPT_SAMPLE_SET = set(PROMPT_SAMPLES)
 
 
 def sample_pattern(samples):
@@ -125,8 +108,6 @@ from vanish.models.runtime import weight_specs as prompt_weight_specs
 PROMPT = config.get("prompt", {})
 PROMPT_WEIGHTS = prompt_weight_specs(PROMPT.get("weights"))
 PROMPT_DETECTOR = PROMPT.get("detector", "yolo")
-PROMPT_DEVICE = PROMPT.get("device", "auto")
-PROMPT_BATCH = PROMPT.get("batch", 8)
 
 
 def prompt_weight(name):
@@ -137,3 +118,23 @@ def prompt_weight(name):
 def sample_prompt(wildcards):
     """The sample sheet's text prompt of a job's sample."""
     return sample_row(wildcards)["prompt"]
+
+
+def sample_report_outputs():
+    """A sample's report figures (outputs marked for `snakemake --report`), for either
+    granularity: the before/mask/after GIF and still strip, and its metrics table."""
+
+    def figure(name, caption, label):
+        return report(
+            f"{RESULTS}/{{sample}}/report/{name}",
+            caption=f"../report/{caption}",
+            category="Samples",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "figure": label},
+        )
+
+    return {
+        "preview": figure("preview.gif", "preview.rst", "before / mask / after (animated)"),
+        "strip": figure("frames.png", "strip.rst", "before / mask / after (stills)"),
+        "table": figure("metrics.tsv", "sample_metrics.rst", "metrics"),
+    }

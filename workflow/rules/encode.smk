@@ -15,6 +15,6 @@ rule encode:
         "../../envs/core.yaml"
     threads: 1
     params:
-        crf=config["encode"]["crf"],
+        **STAGE_PARAMS["encode"],
     script:
         "../../scripts/encode.py"

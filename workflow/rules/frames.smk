@@ -14,7 +14,6 @@ rule frames:
         "../../envs/core.yaml"
     threads: 1
     params:
-        max_side=config.get("max_side"),
-        folder_fps=config["frame_folder_fps"],
+        **STAGE_PARAMS["frames"],
     script:
         "../../scripts/frames.py"

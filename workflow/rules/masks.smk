@@ -17,6 +17,6 @@ rule masks_from_files:
         "../../envs/core.yaml"
     threads: 1
     params:
-        dilation=config["mask_dilation"],
+        **STAGE_PARAMS["masks_from_files"],
     script:
         "../../scripts/masks_from_files.py"

@@ -1,7 +1,5 @@
 # Quality against ground truth, coverage and runtime per sample; one CSV for the dataset.
 
-METRIC_STAGES = ["frames", "masks", "flows", "complete", "propagate", "fill", "encode"]
-
 
 rule metrics:
     input:
@@ -20,21 +18,6 @@ rule metrics:
         "../../envs/core.yaml"
     threads: 1
     params:
-        ssim_window=config["metrics"]["ssim_window"],
-        baseline=config["metrics"]["telea_baseline"],
+        **STAGE_PARAMS["metrics"],
     script:
         "../../scripts/metrics.py"
-
-
-rule metrics_table:
-    input:
-        expand(f"{RESULTS}/{{sample}}/metrics.json", sample=SAMPLES.index),
-    output:
-        f"{RESULTS}/metrics.csv",
-    log:
-        f"{RESULTS}/logs/metrics_table.log",
-    localrule: True
-    conda:
-        "../../envs/core.yaml"
-    script:
-        "../../scripts/metrics_table.py"

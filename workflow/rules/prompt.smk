@@ -19,15 +19,8 @@ rule detect:
         "../../envs/prompt.yaml"
     threads: config["threads"]
     params:
+        **STAGE_PARAMS["detect"],
         prompt=sample_prompt,
-        detector=PROMPT_DETECTOR,
-        weights=PROMPT.get("weights", {}),
-        device=PROMPT_DEVICE,
-        batch=PROMPT_BATCH,
-        tracker=PROMPT.get("tracker", "bytetrack"),
-        yolo=PROMPT.get("yolo", {}),
-        grounding_dino=PROMPT.get("grounding_dino", {}),
-        ultralytics_dir=PROMPT.get("ultralytics_dir", "resources/weights/ultralytics"),
     script:
         "../../scripts/detect.py"
 
@@ -49,11 +42,8 @@ rule select:
         "../../envs/prompt.yaml"
     threads: config["threads"]
     params:
+        **STAGE_PARAMS["select"],
         prompt=sample_prompt,
-        weights=PROMPT.get("weights", {}),
-        device=PROMPT_DEVICE,
-        clip=PROMPT.get("clip", {}),
-        select=PROMPT.get("select", {}),
     script:
         "../../scripts/select.py"
 
@@ -76,36 +66,6 @@ rule masks_from_prompt:
         "../../envs/prompt.yaml"
     threads: config["threads"]
     params:
-        dilation=config["mask_dilation"],
-        weights=PROMPT.get("weights", {}),
-        device=PROMPT_DEVICE,
-        sam=PROMPT.get("sam", {}),
-        batch=PROMPT.get("sam", {}).get("batch", 4),
-        masks=PROMPT.get("masks", {}),
+        **STAGE_PARAMS["masks_from_prompt"],
     script:
         "../../scripts/masks_from_prompt.py"
-
-
-for _name, _spec in PROMPT_WEIGHTS.items():
-
-    rule:
-        name:
-            f"download_prompt_{_name}_weights"
-        output:
-            directory(str(_spec.path)) if _name == "grounding_dino" else str(_spec.path),
-        log:
-            f"{RESULTS}/logs/download_prompt_{_name}_weights.log",
-        localrule: True
-        params:
-            spec=_spec,
-        run:
-            from vanish.models.runtime import download
-
-            with open(log[0], "w") as handle:
-                download(params.spec, log=lambda text: print(text, file=handle, flush=True))
-
-
-rule download_prompt_weights:
-    input:
-        [prompt_weight(name) for name in (PROMPT_DETECTOR, "clip", "sam")],
-    localrule: True

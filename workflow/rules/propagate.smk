@@ -16,8 +16,6 @@ rule propagate:
         "../../envs/core.yaml"
     threads: 1
     params:
-        interpolation=interpolation(),
-        chunk=min(100, config["propagate"]["subvideo_length"]),
-        pad=config["propagate"]["pad"],
+        **STAGE_PARAMS["propagate"],
     script:
         "../../scripts/propagate.py"

@@ -1,8 +1,6 @@
 # The learned backend (ProPainter): RAFT flows, recurrent flow completion, transformer fill.
 # Same outputs as the classical rules; needs weights.smk (checkpoints) included before it.
 
-PROPAINTER = config["propainter"]
-
 
 rule flows_raft:
     input:
@@ -18,10 +16,7 @@ rule flows_raft:
         "../../envs/propainter.yaml"
     threads: config["threads"]
     params:
-        sha256=WEIGHTS["raft"].sha256,
-        iterations=PROPAINTER["raft_iterations"],
-        device=PROPAINTER["device"],
-        dtype=flow_dtype(),
+        **STAGE_PARAMS["flows_raft"],
     script:
         "../../scripts/flows_raft.py"
 
@@ -41,10 +36,7 @@ rule complete_rfc:
         "../../envs/propainter.yaml"
     threads: config["threads"]
     params:
-        sha256=WEIGHTS["flow_completion"].sha256,
-        subvideo_length=PROPAINTER["subvideo_length"],
-        device=PROPAINTER["device"],
-        precision=PROPAINTER["precision"],
+        **STAGE_PARAMS["complete_rfc"],
     script:
         "../../scripts/complete_rfc.py"
 
@@ -66,11 +58,6 @@ rule transformer:
         "../../envs/propainter.yaml"
     threads: config["threads"]
     params:
-        sha256=WEIGHTS["propainter"].sha256,
-        neighbor_length=PROPAINTER["neighbor_length"],
-        ref_stride=PROPAINTER["ref_stride"],
-        subvideo_length=PROPAINTER["subvideo_length"],
-        device=PROPAINTER["device"],
-        precision=PROPAINTER["precision"],
+        **STAGE_PARAMS["transformer"],
     script:
         "../../scripts/transformer.py"

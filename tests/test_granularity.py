@@ -1,0 +1,165 @@
+"""Granularity `video` (one job per video) against `stage` (one job per stage): the same
+parameters reach the same stage functions, and the workflow writes the same results."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from synthetic import (
+    REPO,
+    moving_box_masks,
+    panning_clip,
+    workflow_command,
+    write_clip_folder,
+    write_mask_folder,
+)
+
+from vanish import io, report
+from vanish.pipeline import METRIC_STAGES, stage_params
+from vanish.stages import (
+    complete,
+    detect,
+    encode,
+    fill,
+    flows,
+    frames,
+    masks,
+    metrics,
+    prompt_masks,
+    propagate,
+    select,
+    transformer,
+)
+from vanish.weights import sha256_file
+
+STAGE_FUNCTIONS = {
+    "frames": frames.extract_frames,
+    "masks_from_files": masks.masks_from_files,
+    "detect": detect.detect_objects,
+    "select": select.select_objects,
+    "masks_from_prompt": prompt_masks.masks_from_prompt,
+    "flows_classical": flows.classical_flows,
+    "complete_classical": complete.classical_complete,
+    "fill_classical": fill.classical_fill,
+    "flows_raft": flows.raft_flows,
+    "complete_rfc": complete.rfc_complete,
+    "transformer": transformer.propainter_transformer,
+    "propagate": propagate.propagate,
+    "encode": encode.encode,
+    "metrics": metrics.compute_metrics,
+    "report_sample": report.sample_previews,
+}
+CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize("backend", ["classical", "propainter"])
+def test_every_stage_param_is_a_keyword_of_its_stage_function(backend: str) -> None:
+    params = stage_params({**CONFIG, "backend": backend})
+    assert set(params) == set(STAGE_FUNCTIONS)
+    for rule, kwargs in params.items():
+        accepted = inspect.signature(STAGE_FUNCTIONS[rule]).parameters
+        assert set(kwargs) <= set(accepted), rule
+
+
+def test_auto_settings_follow_the_backend() -> None:
+    classical = stage_params({**CONFIG, "backend": "classical"})
+    learned = stage_params({**CONFIG, "backend": "propainter"})
+    assert classical["flows_classical"]["dtype"] == "float16"
+    assert learned["flows_raft"]["dtype"] == "float32"
+    assert classical["propagate"]["interpolation"] == "bilinear"
+    assert learned["propagate"]["interpolation"] == "nearest"
+
+
+def two_sample_sheet(root: Path, size: tuple[int, int] = (48, 66), count: int = 6) -> Path:
+    """Two panning clips with moving-box masks; ground truth is the clip itself."""
+    rows = ["sample\tvideo\tmasks\tprompt\tground_truth"]
+    for index, name in enumerate(("pan_a", "pan_b")):
+        clip = write_clip_folder(root / name / "frames", panning_clip(count, *size, seed=index))
+        hole = write_mask_folder(root / name / "masks", moving_box_masks(count, *size))
+        rows.append(f"{name}\t{clip}\t{hole}\t\t{clip}")
+    sheet = root / "samples.tsv"
+    sheet.write_text("\n".join(rows) + "\n")
+    return sheet
+
+
+def run_workflow(root: Path, *config: str, configfile: Path | None = None) -> None:
+    command = workflow_command(root, "--config", *config)
+    if configfile:  # after the repository's config file: --configfile takes them all at once
+        command.insert(command.index(str(REPO / "config" / "config.yaml")) + 1, str(configfile))
+    run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
+    assert run.returncode == 0, run.stderr[-4000:]
+
+
+def planned_jobs(root: Path, *config: str) -> dict[str, int]:
+    """Jobs per rule of a dry run."""
+    command = workflow_command(root, "-n", "--quiet", "rules", "--config", *config)
+    run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=True)
+    table = run.stdout.split("-------")[-1].split("\n\n")[0]
+    return {row.split()[0]: int(row.split()[1]) for row in table.strip().splitlines()}
+
+
+def png_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every PNG below a stage folder, by relative path."""
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*.png"))}
+
+
+def assert_same_results(stage: Path, video: Path, samples: tuple[str, ...]) -> None:
+    """Byte-identical stage images, the same quality figures, every per-sample file present."""
+    for sample in samples:
+        for folder in ("frames", "masks", "propagated", "inpainted"):
+            expected = png_digests(stage / sample / folder)
+            assert expected and png_digests(video / sample / folder) == expected, folder
+        first = io.read_json(stage / sample / "metrics.json")
+        second = io.read_json(video / sample / "metrics.json")
+        assert first["hole_psnr"] == second["hole_psnr"]
+        assert first["per_frame"] == second["per_frame"]
+        for name in ("removed.mp4", "provenance.json", "report/preview.gif", "report/metrics.tsv"):
+            assert (video / sample / name).stat().st_size > 0
+        timed = {p.stem for p in (video / "benchmarks" / sample).glob("*.tsv")}
+        assert timed == set(METRIC_STAGES)
+
+
+def test_video_granularity_plans_one_job_per_video(tmp_path: Path) -> None:
+    sheet = two_sample_sheet(tmp_path)
+    jobs = planned_jobs(tmp_path, f"samples={sheet}", "results=results", "granularity=video")
+    assert jobs == {"video": 2, "metrics_table": 1, "report_dataset": 1, "all": 1, "total": 5}
+
+
+@pytest.mark.slow
+def test_classical_video_granularity_gives_the_stage_granularity_results(tmp_path: Path) -> None:
+    sheet = two_sample_sheet(tmp_path)
+    for granularity in ("stage", "video"):
+        run_workflow(
+            tmp_path, f"samples={sheet}", f"results={granularity}", f"granularity={granularity}"
+        )
+    assert_same_results(tmp_path / "stage", tmp_path / "video", ("pan_a", "pan_b"))
+
+
+@pytest.mark.slow
+def test_propainter_video_granularity_gives_the_stage_granularity_results(tmp_path: Path) -> None:
+    from vanish.models.rule_checkpoints import write_rule_checkpoints
+
+    files = write_rule_checkpoints(tmp_path / "weights", seed=0)
+    settings = {
+        "weights": {
+            name: {"path": str(path), "sha256": sha} for name, (path, sha) in files.items()
+        },
+        "propainter": {"device": "cpu", "raft_iterations": 2, "subvideo_length": 4},
+    }
+    configfile = tmp_path / "propainter.yaml"
+    configfile.write_text(yaml.safe_dump(settings))
+    sheet = two_sample_sheet(tmp_path, size=(128, 136), count=4)
+    for granularity in ("stage", "video"):
+        run_workflow(
+            tmp_path,
+            f"samples={sheet}",
+            f"results={granularity}",
+            f"granularity={granularity}",
+            "backend=propainter",
+            configfile=configfile,
+        )
+    assert_same_results(tmp_path / "stage", tmp_path / "video", ("pan_a", "pan_b"))

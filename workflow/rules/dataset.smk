@@ -1,0 +1,59 @@
+# What the whole dataset shares: the metrics table and the report's dataset-wide figures, for
+# both granularities. `snakemake --report report.html` collects every file marked report().
+
+
+report: "../report/workflow.rst"
+
+
+rule metrics_table:
+    input:
+        expand(f"{RESULTS}/{{sample}}/metrics.json", sample=SAMPLES.index),
+    output:
+        f"{RESULTS}/metrics.csv",
+    log:
+        f"{RESULTS}/logs/metrics_table.log",
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
+    script:
+        "../../scripts/metrics_table.py"
+
+
+rule report_dataset:
+    input:
+        metrics=expand(f"{RESULTS}/{{sample}}/metrics.json", sample=SAMPLES.index),
+    output:
+        quality=report(
+            f"{RESULTS}/report/quality.png",
+            caption="../report/quality.rst",
+            category="Dataset",
+            labels={"figure": "quality"},
+        ),
+        runtime=report(
+            f"{RESULTS}/report/runtime.png",
+            caption="../report/runtime.rst",
+            category="Dataset",
+            labels={"figure": "seconds per frame per stage"},
+        ),
+        samples=report(
+            f"{RESULTS}/report/samples.tsv",
+            caption="../report/samples.rst",
+            category="Dataset",
+            labels={"figure": "metrics of every sample"},
+        ),
+    log:
+        f"{RESULTS}/logs/report_dataset.log",
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
+    params:
+        benchmarks=f"{RESULTS}/benchmarks",
+    script:
+        "../../scripts/report_dataset.py"
+
+
+# one file per job is enough to request it: rule all asks for these
+REPORT_FILES = [
+    *expand(f"{RESULTS}/{{sample}}/report/preview.gif", sample=SAMPLES.index),
+    f"{RESULTS}/report/quality.png",
+]
