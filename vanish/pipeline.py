@@ -7,11 +7,14 @@ config), writing the same files:
 - `stage` (default): one Snakemake job per stage and video. Every stage's output is its own
   cached, resumable step: a rerun after a failure or a config change redoes only what changed.
 - `video`: one job per video that calls the stages in order (`run_video`). Snakemake spends about
-  a millisecond planning each job (a bare chain of `touch` rules: 0.76 ms a job on the dev VM,
+  a millisecond planning each job (a bare chain of `touch` rules: 0.78 ms a job on the dev VM,
   docs/benchmarks.md), so 10,000 clips at 8-10 jobs each take minutes to plan before anything
   runs, and every job pays its own Python start-up and torch import. One job per video plans in
   seconds and starts Python once per video. The price: a video that fails restarts at its first
   stage, and changing one stage's parameters reruns the whole video.
+
+Stage modules are imported where they run: the workflow imports this module while it parses,
+and the prompt stages bring in ultralytics, open_clip and segment-anything.
 """
 
 from __future__ import annotations
@@ -291,9 +294,9 @@ def run_video(
     or folder by name, as the per-stage rules name them; `detections` and `selection` are
     present for a prompt sample. `params`: `stage_params(config)`.
     """
-    bench = Path(benchmark_dir)
     from vanish.stages.frames import extract_frames
 
+    bench = Path(benchmark_dir)
     with benchmarked(bench, "frames"):
         extract_frames(sample, inputs["video"], outputs["frames"], **params["frames"])
     _masks(sample, inputs, outputs, params, bench)
