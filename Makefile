@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check .
 	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --config granularity=video
 
 pytest: install
 	tests/offline.sh $(BIN)/python -m pytest

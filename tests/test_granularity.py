@@ -137,6 +137,19 @@ def test_classical_video_granularity_gives_the_stage_granularity_results(tmp_pat
             tmp_path, f"samples={sheet}", f"results={granularity}", f"granularity={granularity}"
         )
     assert_same_results(tmp_path / "stage", tmp_path / "video", ("pan_a", "pan_b"))
+    report = tmp_path / "report.html"
+    config = [f"samples={sheet}", "results=video", "granularity=video"]
+    run = subprocess.run(
+        workflow_command(tmp_path, "--config", *config, "--report", str(report)),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    html = report.read_text()
+    for sample in ("pan_a", "pan_b"):
+        assert f"video/{sample}/report/preview.gif" in html
 
 
 @pytest.mark.slow
