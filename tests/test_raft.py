@@ -111,6 +111,16 @@ def test_final_iteration_forward_equals_torchvision(rule_model: FinalFlowRAFT) -
     assert torch.equal(ours, reference)
 
 
+def test_shared_encoders_equal_one_call_per_direction(rule_model: FinalFlowRAFT) -> None:
+    frames = torch.rand(4, 3, 128, 136, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    with torch.no_grad():
+        forward, backward = rule_model.bidirectional(frames, num_flow_updates=3)
+        expected_forward = rule_model(frames[:-1], frames[1:], num_flow_updates=3)
+        expected_backward = rule_model(frames[1:], frames[:-1], num_flow_updates=3)
+    torch.testing.assert_close(forward, expected_forward, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(backward, expected_backward, rtol=1e-5, atol=1e-5)
+
+
 def test_chunk_length_from_width() -> None:
     widths = [432, 640, 641, 720, 721, 1280, 1281, 3840]
     assert [chunk_length_for_width(w) for w in widths] == [12, 12, 8, 8, 4, 4, 2, 2]

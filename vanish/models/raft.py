@@ -1,11 +1,13 @@
 """RAFT optical flow (stage A of ARCHITECTURE §4.3) on torchvision's `raft_large`.
 
 torchvision's RAFT is bit-identical to the original RAFT that ProPainter vendors once the
-`raft-things.pth` keys are renamed (key map TSV in `vanish/models/data`). Two deviations from a
-plain `raft_large(...)(...)[-1]`, both output-preserving:
+`raft-things.pth` keys are renamed (key map TSV in `vanish/models/data`). Deviations from a
+plain `raft_large(...)(...)[-1]`, all output-preserving (the last up to float rounding):
 
 - `FinalFlowRAFT.forward` convex-upsamples only the last iteration's flow (torchvision upsamples all
   of them and ProPainter keeps only the last), saving 19 mask heads and upsamplings per call;
+- `FinalFlowRAFT.bidirectional` encodes each frame once for both directions (the reference runs
+  the feature encoder four times and the context encoder twice per frame);
 - inputs below 128 px are rejected: the published RAFT returns NaN there, silently.
 """
 
@@ -130,9 +132,8 @@ class FinalFlowRAFT(RAFT):
         )
 
     def forward(self, image1: Tensor, image2: Tensor, num_flow_updates: int = 12) -> Tensor:
-        if num_flow_updates < 1:
-            raise ValueError(f"num_flow_updates must be >= 1, got {num_flow_updates}")
-        batch_size, _, h, w = image1.shape
+        _check_updates(num_flow_updates)
+        _, _, h, w = image1.shape
         if (h, w) != image2.shape[-2:]:
             raise ValueError(f"input images differ in size: ({h}, {w}) != {image2.shape[-2:]}")
         if h % 8 or w % 8:
@@ -140,18 +141,51 @@ class FinalFlowRAFT(RAFT):
 
         fmaps = self.feature_encoder(torch.cat([image1, image2], dim=0))
         fmap1, fmap2 = torch.chunk(fmaps, chunks=2, dim=0)
-        self.corr_block.build_pyramid(fmap1, fmap2)
+        hidden_state, context = self._context(image1)
+        return self._refine(fmap1, fmap2, hidden_state, context, num_flow_updates)
 
-        context_out = self.context_encoder(image1)
+    def bidirectional(self, frames: Tensor, num_flow_updates: int = 12) -> tuple[Tensor, Tensor]:
+        """Flows i→i+1 and i+1→i of consecutive frames (T, 3, H, W), each (T-1, 2, H, W).
+
+        Equal to `forward(frames[:-1], frames[1:])` and `forward(frames[1:], frames[:-1])`, but
+        each frame's features and context are computed once instead of four and two times (both
+        encoders work per image: instance norm, and batch norm in eval mode). Only the batch
+        composition of the convolutions changes, which moves results by float rounding.
+        """
+        _check_updates(num_flow_updates)
+        check_raft_input(frames)
+        fmaps = self.feature_encoder(frames)
+        hidden_state, context = self._context(frames)
+        forward = self._refine(
+            fmaps[:-1], fmaps[1:], hidden_state[:-1], context[:-1], num_flow_updates
+        )
+        backward = self._refine(
+            fmaps[1:], fmaps[:-1], hidden_state[1:], context[1:], num_flow_updates
+        )
+        return forward, backward
+
+    def _context(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Initial hidden state and context features of the first image of each pair."""
+        context_out = self.context_encoder(images)
         hidden_size = self.update_block.hidden_state_size
         hidden_state, context = torch.split(
             context_out, [hidden_size, context_out.shape[1] - hidden_size], dim=1
         )
-        hidden_state = torch.tanh(hidden_state)
-        context = F.relu(context)
+        return torch.tanh(hidden_state), F.relu(context)
 
-        coords0 = make_coords_grid(batch_size, h // 8, w // 8).to(fmap1.device)
-        coords1 = make_coords_grid(batch_size, h // 8, w // 8).to(fmap1.device)
+    def _refine(
+        self,
+        fmap1: Tensor,
+        fmap2: Tensor,
+        hidden_state: Tensor,
+        context: Tensor,
+        num_flow_updates: int,
+    ) -> Tensor:
+        """The recurrent updates from encoded pairs, and the final convex upsampling."""
+        self.corr_block.build_pyramid(fmap1, fmap2)
+        batch_size, _, h8, w8 = fmap1.shape
+        coords0 = make_coords_grid(batch_size, h8, w8).to(fmap1.device)
+        coords1 = make_coords_grid(batch_size, h8, w8).to(fmap1.device)
         for _ in range(num_flow_updates):
             coords1 = coords1.detach()
             corr_features = self.corr_block.index_pyramid(centroids_coords=coords1)
@@ -161,6 +195,11 @@ class FinalFlowRAFT(RAFT):
 
         up_mask = None if self.mask_predictor is None else self.mask_predictor(hidden_state)
         return upsample_flow(flow=(coords1 - coords0), up_mask=up_mask)
+
+
+def _check_updates(num_flow_updates: int) -> None:
+    if num_flow_updates < 1:
+        raise ValueError(f"num_flow_updates must be >= 1, got {num_flow_updates}")
 
 
 def build_raft() -> FinalFlowRAFT:
@@ -217,16 +256,6 @@ def check_raft_input(frames: Tensor) -> None:
         )
 
 
-def _flows_for_chunk(
-    frames: Tensor, model: FinalFlowRAFT, iterations: int
-) -> tuple[Tensor, Tensor]:
-    """Forward and backward flows of one chunk, each direction one batched call (as upstream)."""
-    first, second = frames[:-1], frames[1:]
-    forward = model(first, second, num_flow_updates=iterations)
-    backward = model(second, first, num_flow_updates=iterations)
-    return forward, backward
-
-
 def compute_bidirectional_flows(
     frames: Tensor,
     model: FinalFlowRAFT,
@@ -247,7 +276,7 @@ def compute_bidirectional_flows(
     with torch.no_grad():
         for start, end in chunk_bounds(frames.shape[0], chunk_length):
             chunk = frames[start:end].to(device=device, dtype=torch.float32)
-            forward, backward = _flows_for_chunk(chunk, model, iterations)
+            forward, backward = model.bidirectional(chunk, num_flow_updates=iterations)
             forwards.append(forward)
             backwards.append(backward)
     return torch.cat(forwards), torch.cat(backwards)
