@@ -25,19 +25,21 @@ from synthetic import workflow_command
 from vanish import io
 
 
-def local_command(workdir: Path, sheet: Path) -> list[str]:
+def local_command(workdir: Path, sheet: Path, granularity: str) -> list[str]:
     """The workflow with the local profile, as a user resuming on one machine runs it."""
     profile = ["--profile", str(REPO / "profiles" / "local")]
-    return workflow_command(workdir, *profile, "--config", f"samples={sheet}", "results=results")
+    config = [f"samples={sheet}", "results=results", f"granularity={granularity}"]
+    return workflow_command(workdir, *profile, "--config", *config)
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_without_redoing_finished_work(tmp_path):
+@pytest.mark.parametrize("granularity", ["stage", "video"])
+def test_killed_run_resumes_without_redoing_finished_work(tmp_path, granularity):
     sheet = make_samples(tmp_path)
     results = tmp_path / "results"
     samples = pd.read_csv(sheet, sep="\t")["sample"].tolist()
 
-    command = local_command(tmp_path, sheet)
+    command = local_command(tmp_path, sheet, granularity)
     outcome = run_kill_resume(command, tmp_path, results, kill_point(tmp_path, results), 110)
     print(f"half-written at the kill: {outcome.leftovers_after_kill}")
     check_resumed(outcome, tmp_path, results)

@@ -56,7 +56,8 @@ def test_two_sample_run_then_rerun_does_nothing(two_samples):
 
 
 @pytest.mark.slow
-def test_a_bad_sample_does_not_stop_the_others(tmp_path):
+@pytest.mark.parametrize(("granularity", "log_name"), [("stage", "frames"), ("video", "video")])
+def test_a_bad_sample_does_not_stop_the_others(tmp_path, granularity, log_name):
     good = write_clip_folder(tmp_path / "good" / "frames", panning_clip(5, 48, 64))
     masks = write_mask_folder(tmp_path / "good" / "masks", moving_box_masks(5, 48, 64))
     broken = tmp_path / "broken.mp4"
@@ -66,10 +67,11 @@ def test_a_bad_sample_does_not_stop_the_others(tmp_path):
         "sample\tvideo\tmasks\tprompt\tground_truth\n"
         f"good\t{good}\t{masks}\t\t\nbad\t{broken}\t{masks}\t\t\n"
     )
-    run = run_snakemake(tmp_path, "--keep-going", "--config", f"samples={sheet}", "results=results")
+    config = ["--config", f"samples={sheet}", "results=results", f"granularity={granularity}"]
+    run = run_snakemake(tmp_path, "--keep-going", *config)
     assert run.returncode != 0
     assert (tmp_path / "results" / "good" / "removed.mp4").is_file()
     assert (tmp_path / "results" / "good" / "metrics.json").is_file()
     assert not (tmp_path / "results" / "bad" / "frames").exists()
-    log = (tmp_path / "results" / "logs" / "bad" / "frames.log").read_text()
+    log = (tmp_path / "results" / "logs" / "bad" / f"{log_name}.log").read_text()
     assert "sample 'bad'" in log and "broken.mp4" in log and "Fix:" in log
