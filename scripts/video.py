@@ -7,6 +7,7 @@ job = dict(snakemake.params.job)
 job["provenance"] = {**job["provenance"], "threads": snakemake.threads}
 # a prompt sample's detections and selection: written by the job, not declared by the rule
 outputs = {**dict(snakemake.output.items()), **job.pop("prompt_files")}
+params = job.pop("stages")
 run_stage(
     snakemake,
     run_video,
@@ -14,6 +15,6 @@ run_stage(
     backend=snakemake.params.backend,
     inputs=job,
     outputs=outputs,
-    params=snakemake.params.stages,
+    params=params,
     benchmark_dir=snakemake.params.benchmarks,
 )

@@ -19,7 +19,7 @@ from synthetic import (
 )
 
 from vanish import io, report
-from vanish.pipeline import METRIC_STAGES, stage_params
+from vanish.pipeline import METRIC_STAGES, stage_params, video_params
 from vanish.stages import (
     complete,
     detect,
@@ -72,6 +72,18 @@ def test_auto_settings_follow_the_backend() -> None:
     assert learned["flows_raft"]["dtype"] == "float32"
     assert classical["propagate"]["interpolation"] == "bilinear"
     assert learned["propagate"]["interpolation"] == "nearest"
+
+
+def test_a_video_job_gets_only_the_settings_it_uses() -> None:
+    params = stage_params({**CONFIG, "backend": "classical"})
+    files = video_params(params, "classical", prompt=False)
+    prompt = video_params(params, "propainter", prompt=True)
+    assert "masks_from_files" in files and "detect" not in files and "flows_raft" not in files
+    assert {"detect", "select", "masks_from_prompt", "transformer"} <= set(prompt)
+    assert "masks_from_files" not in prompt and "flows_classical" not in prompt
+    # a setting of the other backend leaves a classical video's parameters unchanged
+    changed = stage_params({**CONFIG, "propainter": {**CONFIG["propainter"], "ref_stride": 5}})
+    assert video_params(changed, "classical", prompt=False) == files
 
 
 def two_sample_sheet(root: Path, size: tuple[int, int] = (48, 66), count: int = 6) -> Path:

@@ -141,6 +141,23 @@ def stage_params(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+BACKEND_RULES = {
+    "classical": ("flows_classical", "complete_classical", "fill_classical"),
+    "propainter": ("flows_raft", "complete_rfc", "transformer"),
+}
+MASK_RULES = {False: ("masks_from_files",), True: ("detect", "select", "masks_from_prompt")}
+SHARED_RULES = ("frames", "propagate", "encode", "metrics", "report_sample")
+
+
+def video_params(
+    params: Mapping[str, Mapping[str, Any]], backend: str, prompt: bool
+) -> dict[str, Mapping[str, Any]]:
+    """The stage parameters one video's job uses: its mask path's and its backend's only, so
+    that (as with one job per stage) a setting it does not use never makes Snakemake rerun it."""
+    rules = (*SHARED_RULES, *MASK_RULES[prompt], *BACKEND_RULES[backend])
+    return {rule: params[rule] for rule in rules}
+
+
 def model_weight_paths(config: Mapping[str, Any], prompt: bool) -> dict[str, str]:
     """The weight files one video needs, by network name (inputs of its job)."""
     paths: dict[str, str] = {}

@@ -3,7 +3,7 @@
 import pandas as pd
 from snakemake.utils import validate
 
-from vanish.pipeline import METRIC_STAGES, model_weight_paths, stage_params
+from vanish.pipeline import METRIC_STAGES, model_weight_paths, stage_params, video_params
 from vanish.samples import SAMPLE_ID, read_sample_sheet, validate_sample_sheet
 
 RESULTS = config["results"].rstrip("/")
@@ -77,8 +77,9 @@ RESULT_CONFIG_KEYS = (
 
 
 def result_config():
-    """The config subset that determines the result."""
-    return {key: config.get(key) for key in RESULT_CONFIG_KEYS if key in config}
+    """The config subset that determines the result (not the unused backend's settings)."""
+    unused = "propainter" if BACKEND == "classical" else "classical"
+    return {key: config[key] for key in RESULT_CONFIG_KEYS if key in config and key != unused}
 
 
 def used_weights(wildcards):
@@ -193,6 +194,7 @@ def video_job_inputs(wildcards):
         "prompt": row["prompt"],
         "ground_truth": row["ground_truth"],
         "weights": used_weights(wildcards),
+        "stages": video_params(STAGE_PARAMS, BACKEND, wildcards.sample in PROMPT_SAMPLE_SET),
         "provenance": {
             "inputs": {key: row[key] for key in ("video", "masks", "ground_truth")},
             "weights": used_weights(wildcards),

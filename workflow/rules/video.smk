@@ -25,7 +25,6 @@ rule video:
     params:
         backend=BACKEND,
         job=video_job_inputs,
-        stages=STAGE_PARAMS,
         benchmarks=f"{RESULTS}/benchmarks/{{sample}}",
     script:
         "../../scripts/video.py"
