@@ -137,6 +137,7 @@ def stage_params(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "ssim_window": config["metrics"]["ssim_window"],
             "baseline": config["metrics"]["telea_baseline"],
         },
+        # pixels per panel; frames of the GIF loop, spread over the clip
         "report_sample": {"width": 200, "gif_frames": 32},
     }
 
