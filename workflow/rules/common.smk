@@ -1,6 +1,7 @@
 # Shared setup: the validated sample sheet and helpers used by every rule file.
 
 import pandas as pd
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from vanish.pipeline import METRIC_STAGES, model_weight_paths, stage_params, video_params
@@ -21,6 +22,15 @@ DEMO_FILES = {
 _sheet = read_sample_sheet(config["samples"])
 validate(_sheet, "../schemas/samples.schema.yaml")
 SAMPLES = validate_sample_sheet(_sheet, config["samples"], producible=DEMO_FILES)
+
+# Planning costs Snakemake about 1.5 ms a job, and a video is 8-10 jobs at this granularity.
+LARGE_DATASET = 1000
+if GRANULARITY == "stage" and len(SAMPLES) >= LARGE_DATASET:
+    logger.warning(
+        f"{len(SAMPLES)} samples at one job per stage: planning alone takes about "
+        f"{len(SAMPLES) * 0.017:.0f} s. For large datasets, --config granularity=video runs each "
+        "video in one job (same results; docs/cluster.md)."
+    )
 
 
 def sample_row(wildcards):
