@@ -141,11 +141,14 @@ def load_checkpoint(
     return unwrap_state_dict(obj, name)
 
 
-def _spec_from_entry(default: WeightSpec, entry: Mapping[str, object]) -> WeightSpec:
+def spec_from_entry(
+    default: WeightSpec, entry: Mapping[str, object], section: str = "weights"
+) -> WeightSpec:
+    """`default` overridden by a config entry {path, sha256, url} under `section`."""
     unknown = set(entry) - {"path", "sha256", "url"}
     if unknown:
         raise ValueError(
-            f"weights.{default.name}: unknown field(s) {sorted(unknown)}; "
+            f"{section}.{default.name}: unknown field(s) {sorted(unknown)}; "
             "allowed: path, sha256, url"
         )
     changes: dict[str, object] = {}
@@ -178,7 +181,7 @@ def weight_specs(config: Mapping[str, object]) -> dict[str, WeightSpec]:
     for name, entry in section.items():
         if not isinstance(entry, Mapping):
             raise ValueError(f"config 'weights.{name}' must be a mapping with path/sha256/url")
-        specs[name] = _spec_from_entry(PUBLISHED_WEIGHTS[name], entry)
+        specs[name] = spec_from_entry(PUBLISHED_WEIGHTS[name], entry)
     return specs
 
 

@@ -15,8 +15,8 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -30,6 +30,7 @@ from vanish.weights import (
     WeightSpec,
     load_checkpoint,
     sha256_file,
+    spec_from_entry,
     verify_checkpoint,
 )
 
@@ -153,18 +154,7 @@ def weight_spec(name: str, entry: Mapping[str, object] | None = None) -> WeightS
     """The published spec of a prompt model overridden by its `prompt.weights.NAME` entry."""
     if name not in PROMPT_WEIGHTS:
         raise ValueError(f"unknown prompt model {name!r}; known: {sorted(PROMPT_WEIGHTS)}")
-    spec = PROMPT_WEIGHTS[name]
-    entry = entry or {}
-    unknown = set(entry) - {"path", "sha256", "url"}
-    if unknown:
-        raise ValueError(f"prompt.weights.{name}: unknown field(s) {sorted(unknown)}")
-    changes: dict[str, object] = {}
-    if entry.get("path") is not None:
-        changes["path"] = Path(str(entry["path"]))
-    for key in ("sha256", "url"):
-        if entry.get(key) is not None:
-            changes[key] = str(entry[key])
-    return replace(spec, **changes)
+    return spec_from_entry(PROMPT_WEIGHTS[name], entry or {}, section="prompt.weights")
 
 
 def weight_specs(section: Mapping[str, object] | None) -> dict[str, WeightSpec]:
@@ -191,26 +181,29 @@ def _pin_hint(spec: WeightSpec, error: WeightChecksumError) -> WeightChecksumErr
     return WeightChecksumError(text)
 
 
-def verified_file(spec: WeightSpec) -> Path:
-    """The checkpoint file of a single-file spec, after checking existence and sha256."""
+@contextmanager
+def _prompt_file(spec: WeightSpec) -> Iterator[Path]:
+    """The spec's file, if it exists; missing-file and checksum errors that name the prompt
+    section and its download rule."""
     path = Path(spec.path)
     if not path.is_file():
         raise _missing(spec, path)
     try:
-        return verify_checkpoint(path, spec.sha256, spec.name)
+        yield path
     except WeightChecksumError as error:
         raise _pin_hint(spec, error) from error
+
+
+def verified_file(spec: WeightSpec) -> Path:
+    """The checkpoint file of a single-file spec, after checking existence and sha256."""
+    with _prompt_file(spec) as path:
+        return verify_checkpoint(path, spec.sha256, spec.name)
 
 
 def load_state_dict(spec: WeightSpec) -> dict[str, torch.Tensor]:
     """A single-file state dict, verified, loaded with `torch.load(weights_only=True)`."""
-    path = Path(spec.path)
-    if not path.is_file():
-        raise _missing(spec, path)
-    try:
+    with _prompt_file(spec) as path:
         return load_checkpoint(path, spec.sha256, spec.name)
-    except WeightChecksumError as error:
-        raise _pin_hint(spec, error) from error
 
 
 def verified_folder(spec: WeightSpec, required: tuple[str, ...]) -> Path:
