@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from synthetic import (
-    REPO,
-    moving_box_masks,
-    panning_clip,
-    workflow_command,
-    write_clip_folder,
-    write_mask_folder,
-)
+from cluster.scenario import make_samples
+from synthetic import REPO, workflow_command
 
 from vanish import io, report
 from vanish.pipeline import METRIC_STAGES, stage_params, video_params
@@ -53,6 +47,7 @@ STAGE_FUNCTIONS = {
     "metrics": metrics.compute_metrics,
     "report_sample": report.sample_previews,
 }
+SAMPLES = ("clip0", "clip1")  # the two clips of make_samples
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
@@ -84,18 +79,6 @@ def test_a_video_job_gets_only_the_settings_it_uses() -> None:
     # a setting of the other backend leaves a classical video's parameters unchanged
     changed = stage_params({**CONFIG, "propainter": {**CONFIG["propainter"], "ref_stride": 5}})
     assert video_params(changed, "classical", prompt=False) == files
-
-
-def two_sample_sheet(root: Path, size: tuple[int, int] = (48, 66), count: int = 6) -> Path:
-    """Two panning clips with moving-box masks; ground truth is the clip itself."""
-    rows = ["sample\tvideo\tmasks\tprompt\tground_truth"]
-    for index, name in enumerate(("pan_a", "pan_b")):
-        clip = write_clip_folder(root / name / "frames", panning_clip(count, *size, seed=index))
-        hole = write_mask_folder(root / name / "masks", moving_box_masks(count, *size))
-        rows.append(f"{name}\t{clip}\t{hole}\t\t{clip}")
-    sheet = root / "samples.tsv"
-    sheet.write_text("\n".join(rows) + "\n")
-    return sheet
 
 
 def run_workflow(root: Path, *config: str, configfile: Path | None = None) -> None:
@@ -136,19 +119,19 @@ def assert_same_results(stage: Path, video: Path, samples: tuple[str, ...]) -> N
 
 
 def test_video_granularity_plans_one_job_per_video(tmp_path: Path) -> None:
-    sheet = two_sample_sheet(tmp_path)
+    sheet = make_samples(tmp_path, frames=6, size=(48, 66))
     jobs = planned_jobs(tmp_path, f"samples={sheet}", "results=results", "granularity=video")
     assert jobs == {"video": 2, "metrics_table": 1, "report_dataset": 1, "all": 1, "total": 5}
 
 
 @pytest.mark.slow
 def test_classical_video_granularity_gives_the_stage_granularity_results(tmp_path: Path) -> None:
-    sheet = two_sample_sheet(tmp_path)
+    sheet = make_samples(tmp_path, frames=6, size=(48, 66))
     for granularity in ("stage", "video"):
         run_workflow(
             tmp_path, f"samples={sheet}", f"results={granularity}", f"granularity={granularity}"
         )
-    assert_same_results(tmp_path / "stage", tmp_path / "video", ("pan_a", "pan_b"))
+    assert_same_results(tmp_path / "stage", tmp_path / "video", SAMPLES)
     report = tmp_path / "report.html"
     config = [f"samples={sheet}", "results=video", "granularity=video"]
     run = subprocess.run(
@@ -160,7 +143,7 @@ def test_classical_video_granularity_gives_the_stage_granularity_results(tmp_pat
     )
     assert run.returncode == 0, run.stderr[-4000:]
     html = report.read_text()
-    for sample in ("pan_a", "pan_b"):
+    for sample in SAMPLES:
         assert f"video/{sample}/report/preview.gif" in html
 
 
@@ -177,7 +160,7 @@ def test_propainter_video_granularity_gives_the_stage_granularity_results(tmp_pa
     }
     configfile = tmp_path / "propainter.yaml"
     configfile.write_text(yaml.safe_dump(settings))
-    sheet = two_sample_sheet(tmp_path, size=(128, 136), count=4)
+    sheet = make_samples(tmp_path, frames=4, size=(128, 136))
     for granularity in ("stage", "video"):
         run_workflow(
             tmp_path,
@@ -187,4 +170,4 @@ def test_propainter_video_granularity_gives_the_stage_granularity_results(tmp_pa
             "backend=propainter",
             configfile=configfile,
         )
-    assert_same_results(tmp_path / "stage", tmp_path / "video", ("pan_a", "pan_b"))
+    assert_same_results(tmp_path / "stage", tmp_path / "video", SAMPLES)

@@ -194,20 +194,22 @@ def video_inputs(wildcards):
 def video_job_inputs(wildcards):
     """What run_video reads besides its outputs: paths, prompt, weights, provenance."""
     row = sample_row(wildcards)
+    prompt = wildcards.sample in PROMPT_SAMPLE_SET
+    weights = used_weights(wildcards)
     prompt_files = {
         key: f"{RESULTS}/{wildcards.sample}/{name}" for key, name in VIDEO_PROMPT_FILES.items()
     }
     return {
-        "prompt_files": prompt_files if wildcards.sample in PROMPT_SAMPLE_SET else {},
+        "prompt_files": prompt_files if prompt else {},
         "video": row["video"],
         "masks": row["masks"],
         "prompt": row["prompt"],
         "ground_truth": row["ground_truth"],
-        "weights": used_weights(wildcards),
-        "stages": video_params(STAGE_PARAMS, BACKEND, wildcards.sample in PROMPT_SAMPLE_SET),
+        "weights": weights,
+        "stages": video_params(STAGE_PARAMS, BACKEND, prompt),
         "provenance": {
             "inputs": {key: row[key] for key in ("video", "masks", "ground_truth")},
-            "weights": used_weights(wildcards),
+            "weights": weights,
             "config": result_config(),
             "repo": workflow.basedir,
         },
