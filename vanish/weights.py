@@ -183,8 +183,3 @@ def weight_specs(config: Mapping[str, object]) -> dict[str, WeightSpec]:
             raise ValueError(f"config 'weights.{name}' must be a mapping with path/sha256/url")
         specs[name] = spec_from_entry(PUBLISHED_WEIGHTS[name], entry)
     return specs
-
-
-def load_weight_spec(spec: WeightSpec) -> dict[str, torch.Tensor]:
-    """`load_checkpoint` for a spec."""
-    return load_checkpoint(spec.path, spec.sha256, spec.name)
