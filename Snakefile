@@ -1,9 +1,12 @@
 # Vanish: remove objects from videos over whole datasets.
 # Run the demo:   snakemake --cores all
 # Run any sheet:  snakemake --cores N --config samples=PATH results=DIR
+# The stages are declared once, in the stage table (vanish/table.py); docs/architecture.md.
 
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from vanish.config import validate_config
 
 min_version("9.0")
 
@@ -11,7 +14,8 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# every default filled from workflow/schemas/config.schema.yaml; an unknown key fails here
+config.update(validate_config(config))
 
 
 include: "workflow/rules/common.smk"
@@ -42,7 +46,6 @@ include: "workflow/rules/dataset.smk"
 rule all:
     default_target: True
     input:
-        expand(f"{RESULTS}/{{sample}}/removed.mp4", sample=SAMPLES.index),
-        expand(f"{RESULTS}/{{sample}}/provenance.json", sample=SAMPLES.index),
+        expand(TARGETS, sample=SAMPLES.index),
         f"{RESULTS}/metrics.csv",
-        REPORT_FILES,
+        f"{RESULTS}/report/quality.png",

@@ -8,7 +8,6 @@ from vanish.report import dataset_report
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 dataset_report(
     metric_files=list(snakemake.input.metrics),
-    benchmark_root=snakemake.params.benchmarks,
     quality_png=snakemake.output.quality,
     runtime_png=snakemake.output.runtime,
     samples_tsv=snakemake.output.samples,

@@ -3,8 +3,9 @@
 Per sample: `preview.gif` (input | input with the mask in red | result, side by side, a short
 loop), `frames.png` (the same three rows at a few moments, for print) and `metrics.tsv` (one
 metric per row). For the dataset: `quality.png` (PSNR and SSIM distributions, hole-PSNR against
-the Telea baseline), `runtime.png` (seconds per frame per stage, from Snakemake's `benchmark:`
-files) and `samples.tsv` (one row per sample). Every file is written atomically.
+the Telea baseline), `runtime.png` (seconds per frame per stage, from each sample's
+metrics.json, in the stage table's order) and `samples.tsv` (one row per sample). Every file is
+written atomically.
 """
 
 from __future__ import annotations
@@ -21,13 +22,9 @@ from vanish import io
 from vanish.atomic import atomic_file
 from vanish.stages.frames import original_frames_dir
 from vanish.stages.masks import full_masks_dir
-from vanish.stages.metrics import runtime_from_benchmarks
 
 GIF_COLORS = 96
 MASK_RGB = np.array([255, 40, 40], dtype=np.float32)
-# pipeline order of the benchmarked stages; stages not listed here follow, sorted by name
-STAGE_ORDER = ("frames", "masks", "detect", "select", "flows", "complete", "propagate", "fill")
-STAGE_ORDER += ("encode",)
 
 
 def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndarray:
@@ -106,6 +103,22 @@ def sample_previews(
         Image.fromarray(sheet).save(tmp, format="PNG", optimize=True)
 
 
+def sample_report(
+    frames_dir: str | Path,
+    masks_dir: str | Path,
+    inpainted_dir: str | Path,
+    metrics: str | Path,
+    gif: str | Path,
+    strip: str | Path,
+    table: str | Path,
+    width: int,
+    gif_frames: int,
+) -> None:
+    """The report stage of one sample: the before / mask / after figures and its metrics table."""
+    sample_previews(frames_dir, masks_dir, inpainted_dir, gif, strip, width, gif_frames)
+    write_sample_table(metrics, table)
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.4g}"
@@ -144,17 +157,19 @@ def write_sample_table(metrics_json: str | Path, output: str | Path) -> None:
 
 
 def _ordered(stages: Sequence[str] | dict) -> list[str]:
-    known = [s for s in STAGE_ORDER if s in stages]
-    return known + sorted(s for s in stages if s not in STAGE_ORDER)
+    """Stages in the stage table's run order; any other names follow, sorted."""
+    from vanish.table import step_order
+
+    order = step_order()
+    known = [s for s in order if s in stages]
+    return known + sorted(s for s in stages if s not in order)
 
 
-def dataset_frames(
-    metric_files: Sequence[str | Path], benchmark_root: str | Path
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def dataset_frames(metric_files: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-sample quality rows and long-form (sample, stage, seconds_per_frame) runtime rows.
 
-    Runtime comes straight from every benchmark file of each sample
-    (`{benchmark_root}/{sample}/{stage}.tsv`), divided by the sample's frame count.
+    Runtime is each sample's metrics.json `runtime_s` (its timed stages, from the stage table),
+    divided by the sample's frame count.
     """
     quality, runtime = [], []
     for path in metric_files:
@@ -164,8 +179,7 @@ def dataset_frames(
         for key in ("mask_coverage", "psnr", "ssim", "hole_psnr", "telea_hole_psnr"):
             row[key] = metrics.get(key)
         quality.append(row)
-        files = sorted((Path(benchmark_root) / sample).glob("*.tsv"))
-        for stage, seconds in runtime_from_benchmarks(files).items():
+        for stage, seconds in metrics.get("runtime_s", {}).items():
             runtime.append({"sample": sample, "stage": stage, "seconds_per_frame": seconds / count})
     quality_df = pd.DataFrame(quality)
     runtime_df = pd.DataFrame(runtime, columns=["sample", "stage", "seconds_per_frame"])
@@ -272,13 +286,12 @@ def plot_runtime(runtime: pd.DataFrame, output: str | Path) -> None:
 
 def dataset_report(
     metric_files: Sequence[str | Path],
-    benchmark_root: str | Path,
     quality_png: str | Path,
     runtime_png: str | Path,
     samples_tsv: str | Path,
 ) -> None:
     """The dataset-wide figures and the one-row-per-sample table."""
-    quality, runtime = dataset_frames(metric_files, benchmark_root)
+    quality, runtime = dataset_frames(metric_files)
     plot_quality(quality, quality_png)
     plot_runtime(runtime, runtime_png)
     table = quality.copy()

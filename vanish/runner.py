@@ -8,22 +8,28 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
 from vanish.errors import VanishError
 from vanish.weights import WeightsError
 
 log = logging.getLogger("vanish")
 
 
-def configure(threads: int, log_path: str | None, seed: int = 0) -> None:
-    """Use exactly the job's threads (oversubscribed OpenMP is ~40x slower on busy nodes).
+def limit_torch(threads: int, seed: int = 0) -> None:
+    """Use exactly the job's threads (oversubscribed OpenMP is ~40x slower on busy nodes), if
+    the stage uses torch at all: jobs that only draw or encode never pay torch's import.
 
     The seed is fixed although inference draws no random numbers, so that any future stochastic
     step is reproducible too.
     """
-    torch.set_num_threads(max(1, threads))
-    torch.manual_seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(max(1, threads))
+        torch.manual_seed(seed)
+
+
+def configure(threads: int, log_path: str | None, seed: int = 0) -> None:
+    """Threads, seed and logging (to stderr and the job's log file) of one job."""
+    limit_torch(threads, seed)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))
@@ -37,7 +43,7 @@ def configure(threads: int, log_path: str | None, seed: int = 0) -> None:
 
 def run_stage(smk: Any, stage: Callable[..., Any], **kwargs: Any) -> None:
     """Call `stage(**kwargs)`; a user-facing error becomes one clear line and exit status 1."""
-    configure(smk.threads, smk.log[0] if smk.log else None, int(smk.config.get("seed", 0)))
+    configure(smk.threads, smk.log[0] if smk.log else None, int(smk.config["seed"]))
     start = time.perf_counter()
     log.info("%s: %s", stage.__name__, dict(smk.wildcards.items()))
     try:

@@ -183,3 +183,25 @@ def weight_specs(config: Mapping[str, object]) -> dict[str, WeightSpec]:
             raise ValueError(f"config 'weights.{name}' must be a mapping with path/sha256/url")
         specs[name] = spec_from_entry(PUBLISHED_WEIGHTS[name], entry)
     return specs
+
+
+# PROVISIONAL: replaced by the one registry
+_FILES = {
+    "raft-things": "raft-things.pth",
+    "recurrent_flow_completion": "recurrent_flow_completion.pth",
+    "ProPainter": "ProPainter.pth",
+    "yolo11x": "yolo11x.pt",
+    "open_clip_vit_b32_laion2b_s34b_b79k": "open_clip_ViT-B-32_laion2b_s34b_b79k.safetensors",
+    "sam_vit_h": "sam_vit_h_4b8939.pth",
+    "grounding_dino_tiny": "grounding-dino-tiny",
+}
+
+
+def resolve_weights(section, weights_dir):
+    out = {}
+    for role, value in section.items():
+        if isinstance(value, str):
+            out[role] = WeightSpec(role, Path(weights_dir) / _FILES[value], None, None)
+        else:
+            out[role] = WeightSpec(role, Path(value["path"]), value.get("sha256"), None)
+    return out

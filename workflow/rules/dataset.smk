@@ -1,13 +1,15 @@
 # What the whole dataset shares: the metrics table and the report's dataset-wide figures, for
 # both granularities. `snakemake --report report.html` collects every file marked report().
 
+METRICS_FILES = expand(sample_file(table.sample_output("metrics")), sample=SAMPLES.index)
+
 
 report: "../report/workflow.rst"
 
 
 rule metrics_table:
     input:
-        expand(f"{RESULTS}/{{sample}}/metrics.json", sample=SAMPLES.index),
+        METRICS_FILES,
     output:
         f"{RESULTS}/metrics.csv",
     log:
@@ -21,7 +23,7 @@ rule metrics_table:
 
 rule report_dataset:
     input:
-        metrics=expand(f"{RESULTS}/{{sample}}/metrics.json", sample=SAMPLES.index),
+        metrics=METRICS_FILES,
     output:
         quality=report(
             f"{RESULTS}/report/quality.png",
@@ -46,14 +48,5 @@ rule report_dataset:
     localrule: True
     conda:
         "../../envs/core.yaml"
-    params:
-        benchmarks=f"{RESULTS}/benchmarks",
     script:
         "../../scripts/report_dataset.py"
-
-
-# one file per job is enough to request it: rule all asks for these
-REPORT_FILES = [
-    *expand(f"{RESULTS}/{{sample}}/report/preview.gif", sample=SAMPLES.index),
-    f"{RESULTS}/report/quality.png",
-]

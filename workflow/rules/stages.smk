@@ -1,23 +1,55 @@
-# Granularity `stage` (the default): one job per stage and video, each stage's output cached
-# and resumed on its own. The backend picks the rules of flows, complete and fill.
+# Granularity `stage` (the default): one rule per entry of the stage table (vanish/table.py),
+# each stage's output cached and resumed on its own. The backend decides which entries run; a
+# sample's mask source (files or prompt) which mask rules apply to it. Every rule runs its stage
+# function through scripts/stage.py with the arguments vanish/plan.py binds (params `call`), the
+# same arguments a video job uses. List them with `snakemake --list-rules`.
 
 
-include: "frames.smk"
-include: "masks.smk"
-include: "prompt.smk"
+def stage_inputs(stage):
+    """The files a stage's job reads for one sample (upstream outputs, inputs, checkpoints)."""
+    return lambda wildcards: plan.input_files(stage, config, bound_sample(wildcards.sample))
 
 
-if BACKEND == "propainter":
-
-    include: "propainter.smk"
-
-else:
-
-    include: "classical.smk"
+def stage_call(stage):
+    """The keyword arguments of the stage's function for one sample."""
+    return lambda wildcards: plan.stage_call(stage, config, bound_sample(wildcards.sample))
 
 
-include: "propagate.smk"
-include: "encode.smk"
-include: "metrics.smk"
-include: "provenance.smk"
-include: "report.smk"
+def stage_samples(stage):
+    """The samples a stage applies to, as a wildcard pattern."""
+    if stage.masks is None:
+        return SAMPLE_ID.pattern.strip("^$")
+    return sample_pattern(SAMPLES_BY_MASKS[stage.masks])
+
+
+for _stage in table.stages_in_use(BACKEND):
+
+    rule:
+        name:
+            _stage.name
+        input:
+            unpack(stage_inputs(_stage)),
+        output:
+            **{keyword: declared(output) for keyword, (_, output) in _stage.outputs.items()},
+        log:
+            stage_log(_stage.step),
+        benchmark:
+            stage_benchmark(_stage.step)
+        wildcard_constraints:
+            sample=stage_samples(_stage),
+        group:
+            "video"
+        conda:
+            f"../../envs/{_stage.env}.yaml"
+        threads: job_threads(_stage)
+        resources:
+            mem_mb=per_attempt(_stage.mem_mb),
+            runtime=per_attempt(_stage.runtime_min),
+            gpu=int(_stage.gpu),
+            cpus_per_task=job_threads(_stage),
+        params:
+            call=stage_call(_stage),
+            function=_stage.function,
+            threads_arg=_stage.threads_arg,
+        script:
+            "../../scripts/stage.py"

@@ -1,0 +1,153 @@
+"""The config layer: the JSON schema is the one source of every key's type, default and meaning.
+
+`validate_config` fills every default from `workflow/schemas/config.schema.yaml` and refuses
+what the schema does not describe: an unknown key (a typo such as `mask_dilaton`) fails before
+any job runs, naming the key, where it is and the closest valid key, instead of being silently
+ignored while the run uses a value the user did not ask for. Below this layer nothing reads the
+config with `.get(key, default)`: stages get typed options built from the validated config
+(`vanish.table`).
+
+Imported while Snakemake plans the workflow, so it imports neither torch nor any model library.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from vanish.errors import VanishError
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
+# What the workflow needs to run at all; everything else has a default.
+REQUIRED_FOR_DEFAULTS = {"samples": "config/samples.tsv", "results": "results"}
+
+
+class ConfigError(VanishError):
+    """The configuration does not match the schema; the message lists every problem."""
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The config schema (YAML)."""
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _fill_defaults(validator_class: type) -> type:
+    """A validator that writes each property's `default` into the instance as it validates.
+
+    The parent object must exist for its children's defaults to be filled, which is why every
+    section in the schema defaults to `{}`.
+    """
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):  # type: ignore[no-untyped-def]
+        if isinstance(instance, dict):
+            for name, subschema in props.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+DefaultFillingValidator = _fill_defaults(jsonschema.Draft202012Validator)
+
+
+def _place(path: Iterator[object]) -> str:
+    keys = ".".join(str(part) for part in path)
+    return f"in '{keys}'" if keys else "at the top level"
+
+
+def _unknown_key_messages(error: jsonschema.ValidationError) -> list[str]:
+    """One line per unexpected key of an `additionalProperties: false` error, with the closest
+    valid key."""
+    allowed = sorted(error.schema.get("properties", {}))
+    unexpected = sorted(set(error.instance) - set(allowed))
+    lines = []
+    for key in unexpected:
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+        lines.append(f"unknown config key '{key}' {_place(error.absolute_path)}; {hint}")
+    return lines
+
+
+def _messages(error: jsonschema.ValidationError) -> list[str]:
+    if error.validator == "additionalProperties" and error.schema.get("properties"):
+        return _unknown_key_messages(error)
+    where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    return [f"config '{where}': {error.message}"]
+
+
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `config` with every default filled in; raises ConfigError listing each problem.
+
+    The check runs twice: once filling defaults, once on the filled result, so that a default
+    itself never escapes validation.
+    """
+    filled = copy.deepcopy(dict(config))
+    validator = DefaultFillingValidator(load_schema())
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
+    errors = errors or list(jsonschema.Draft202012Validator(load_schema()).iter_errors(filled))
+    if errors:
+        lines = [line for error in errors for line in _messages(error)]
+        listing = "\n  - ".join(dict.fromkeys(lines))
+        raise ConfigError(
+            f"invalid configuration:\n  - {listing}\n"
+            "Every key is described in config/README.md (workflow/schemas/config.schema.yaml)."
+        )
+    _check_consistency(filled)
+    return filled
+
+
+def _check_consistency(config: Mapping[str, Any]) -> None:
+    """Rules between keys that a JSON schema cannot say simply."""
+    model, weights = config["prompt"]["sam"]["model"], config["weights"]["sam"]
+    if isinstance(model, str) and isinstance(weights, str) and not weights.endswith(model):
+        raise ConfigError(
+            f"config 'prompt.sam.model' is {model!r} but 'weights.sam' is {weights!r}: the "
+            f"architecture must match the checkpoint. Fix: set weights.sam to 'sam_{model}' or "
+            f"prompt.sam.model to the checkpoint's architecture."
+        )
+
+
+def default_config() -> dict[str, Any]:
+    """Every key at its schema default (tests and benchmarks build their settings from it)."""
+    return validate_config(REQUIRED_FOR_DEFAULTS)
+
+
+def _rows(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str, str, str]]:
+    """(key, type, default, description) of every key, depth first, in schema order."""
+    for name, sub in schema.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        kind = sub.get("type", "/".join(sorted({s.get("type", "?") for s in sub.get("oneOf", [])})))
+        kind = "registry name or {path, sha256}" if "$ref" in sub else kind
+        kind = "/".join(kind) if isinstance(kind, list) else kind
+        if "enum" in sub:
+            kind = " \\| ".join(str(v) for v in sub["enum"])
+        default = sub.get("default", "")
+        shown = "" if isinstance(default, dict) else yaml.safe_dump(default).strip()
+        shown = shown.removesuffix("\n...").removesuffix("...").strip()
+        yield key, kind, shown, sub.get("description", "")
+        if sub.get("type") == "object" and "properties" in sub:
+            yield from _rows(sub, f"{key}.")
+
+
+def markdown_table() -> str:
+    """The key table of config/README.md, generated from the schema (a test keeps it current)."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, kind, default, description in _rows(load_schema()):
+        text = " ".join(description.split()).replace("|", "\\|")
+        lines.append(f"| `{key}` | {kind} | {f'`{default}`' if default else ''} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -1,0 +1,156 @@
+"""A stage bound to one sample: the exact keyword arguments its function is called with.
+
+Both granularities call stage functions with `stage_call` (a per-stage rule passes it as its
+params, a video job runs the calls of every stage in order), so a per-stage run and a per-video
+run of the same config compute the same thing, and a changed setting or path reruns the job.
+Planning-time code: no torch, no stage modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from vanish.table import FILES, PROMPT, Config, Stage, sample_path, stages_for, timed_steps
+
+SHEET = "sheet:"
+OPTIONAL = "?"
+# sheet columns that are input files of the sample (recorded in provenance)
+INPUT_COLUMNS = ("video", "masks", "ground_truth")
+
+
+def mask_source(row: Mapping[str, str]) -> str:
+    """FILES when the sheet gives mask files (they win), else PROMPT."""
+    return FILES if row["masks"] else PROMPT
+
+
+def log_path(results: str | Path, sample: str, step: str) -> str:
+    """A stage's log file."""
+    return f"{str(results).rstrip('/')}/logs/{sample}/{step}.log"
+
+
+def benchmark_path(results: str | Path, sample: str, step: str) -> str:
+    """A stage's timing file (Snakemake's `benchmark:` columns; metrics reads `s`)."""
+    return f"{str(results).rstrip('/')}/benchmarks/{sample}/{step}.tsv"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What binding a stage needs to know about one sheet row."""
+
+    sample: str
+    row: Mapping[str, str]
+    results: str
+    backend: str
+
+    @property
+    def masks(self) -> str:
+        return mask_source(self.row)
+
+    def path(self, stage: Stage, name: str) -> str:
+        """The file of an upstream output `name` for this sample."""
+        for upstream in stages_for(self.backend, self.masks):
+            for output_name, output in upstream.outputs.values():
+                if output_name == name:
+                    return sample_path(self.results, self.sample, output)
+        raise KeyError(f"stage {stage.name}: no earlier stage writes '{name}'")
+
+
+@cache
+def _weight_specs(weights: tuple, weights_dir: str) -> dict[str, Any]:
+    from vanish.weights import resolve_weights
+
+    return resolve_weights(dict(weights), weights_dir)
+
+
+def weight_specs(config: Config) -> dict[str, Any]:
+    """Every role's resolved checkpoint (path, sha256), cached per config."""
+    frozen = tuple(
+        (role, value if isinstance(value, str) else tuple(sorted(value.items())))
+        for role, value in sorted(config["weights"].items())
+    )
+    specs = _weight_specs(frozen, config["weights_dir"])
+    return specs
+
+
+def used_weights(config: Config, sample: Sample) -> dict[str, str]:
+    """Role -> checkpoint path of every network the sample's stages load."""
+    specs = weight_specs(config)
+    return {
+        stage.weights(config): str(specs[stage.weights(config)].path)
+        for stage in stages_for(config["backend"], sample.masks)
+        if stage.weights is not None
+    }
+
+
+def _input_value(config: Config, stage: Stage, sample: Sample, source: str) -> Any:
+    if source.startswith(SHEET):
+        column = source.removeprefix(SHEET)
+        if column == "inputs":
+            return {key: sample.row[key] for key in INPUT_COLUMNS}
+        return sample.row[column]
+    if source == "benchmarks":
+        steps = timed_steps(config["backend"], sample.masks)
+        return [benchmark_path(sample.results, sample.sample, step) for step in steps]
+    if source == "weights":
+        return used_weights(config, sample)
+    if source.endswith(OPTIONAL):
+        try:
+            return sample.path(stage, source.removesuffix(OPTIONAL))
+        except KeyError:
+            return ""
+    return sample.path(stage, source)
+
+
+def stage_call(stage: Stage, config: Config, sample: Sample) -> dict[str, Any]:
+    """The keyword arguments of `stage`'s function for one sample."""
+    from vanish.table import stage_options
+
+    call: dict[str, Any] = {"sample": sample.sample} if stage.sample_arg else {}
+    for keyword, source in {**stage.inputs, **stage.params}.items():
+        if not keyword.startswith("_"):
+            call[keyword] = _input_value(config, stage, sample, source)
+    for keyword, (_, output) in stage.outputs.items():
+        call[keyword] = sample_path(sample.results, sample.sample, output)
+    if stage.weights is not None:
+        spec = weight_specs(config)[stage.weights(config)]
+        call.update(weights_path=str(spec.path), weights_sha256=spec.sha256)
+    return {**call, **stage_options(stage, config)}
+
+
+def input_files(stage: Stage, config: Config, sample: Sample) -> dict[str, Any]:
+    """The files a stage's job reads (Snakemake inputs): upstream outputs, the sample's own
+    files, timing files and checkpoints; empty optional ones left out."""
+    files: dict[str, Any] = {}
+    for keyword, source in stage.inputs.items():
+        if source.startswith(SHEET) and source != f"{SHEET}inputs":
+            value = sample.row[source.removeprefix(SHEET)]
+        elif source == f"{SHEET}inputs":
+            continue
+        elif source == "weights":
+            value = list(used_weights(config, sample).values())
+        else:
+            value = _input_value(config, stage, sample, source)
+        if value:
+            files[keyword.lstrip("_")] = value
+    if stage.weights is not None:
+        files["weights"] = str(weight_specs(config)[stage.weights(config)].path)
+    return files
+
+
+def video_calls(config: Config, sample: Sample) -> list[dict[str, Any]]:
+    """Every stage of one sample in run order: [{name, step, timed, function, call}]."""
+    return [
+        {
+            "name": stage.name,
+            "step": stage.step,
+            "timed": stage.timed,
+            "function": stage.function,
+            "threads_arg": stage.threads_arg,
+            "call": stage_call(stage, config, sample),
+        }
+        for stage in stages_for(config["backend"], sample.masks)
+    ]
