@@ -1,4 +1,4 @@
-"""Tests of the recurrent flow completion network (ARCHITECTURE.md §2, golden `rfc.pt`)."""
+"""Tests of the recurrent flow completion network (docs/architecture.md §5.3, golden `rfc.pt`)."""
 
 from __future__ import annotations
 

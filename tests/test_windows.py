@@ -1,4 +1,4 @@
-"""Window index logic of the ProPainter orchestration (ARCHITECTURE §4.4, §4.6)."""
+"""Window index logic of the ProPainter orchestration (docs/architecture.md §5.6.3, §5.6.5)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Device and precision choice of the learned backend (config `propainter.device`/`precision`).
 
-The reference runs RAFT in fp32 always and casts the other two networks (and their inputs) to
-half only with `--fp16` on a GPU (ARCHITECTURE §4.2). Half precision on the CPU is refused rather
-than silently ignored: it is either unsupported or far slower there, and the user asked for
+The reference runs RAFT in fp32 always and casts the other two networks (and their inputs) to half
+only with `--fp16` on a GPU (docs/architecture.md §5.6.1). Half precision on the CPU is refused
+rather than silently ignored: it is either unsupported or far slower there, and the user asked for
 something they would not get. TF32 is switched off on CUDA because it changes fp32 matmuls and
 convolutions enough to exceed the golden tolerances.
 """

@@ -1,4 +1,4 @@
-"""Index logic of the ProPainter inference orchestration (ARCHITECTURE §4.3–§4.6), kept pure.
+"""Index logic of the ProPainter inference orchestration (docs/architecture.md §5.6), kept pure.
 
 Every stage of the learned backend walks the clip in windows so that memory is bounded by the
 window, never by the clip. The windows are reproduced exactly as the reference script forms them
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RFC_PAD = 5  # flows of context on each side of a flow-completion sub-video (§4.4)
+RFC_PAD = 5  # flows of context on each side of a flow-completion sub-video (§5.6.3)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def padded_windows(count: int, length: int, pad: int) -> list[SubVideo]:
 
 
 def flow_completion_windows(num_flows: int, subvideo_length: int = 80) -> list[SubVideo]:
-    """Flow-index windows of the flow-completion stage (§4.4): `subvideo_length` kept, 5 padded.
+    """Flow-index windows of the flow-completion stage (§5.6.3): `subvideo_length` kept, 5 padded.
 
     A window over flows [start, stop) needs the masks of frames [start, stop + 1).
     """
@@ -54,14 +54,14 @@ def flow_completion_windows(num_flows: int, subvideo_length: int = 80) -> list[S
 
 
 def reference_count(num_frames: int, subvideo_length: int, ref_stride: int) -> int:
-    """ref_num of §4.6: ⌊S / rs⌋ for clips longer than S, else -1 (no limit)."""
+    """ref_num of §5.6.5: ⌊S / rs⌋ for clips longer than S, else -1 (no limit)."""
     return subvideo_length // ref_stride if num_frames > subvideo_length else -1
 
 
 def reference_indices(
     mid: int, local: list[int], num_frames: int, ref_stride: int, ref_num: int
 ) -> list[int]:
-    """Reference (non-local) frames of the generator window centred on `mid` (§4.6).
+    """Reference (non-local) frames of the generator window centred on `mid` (§5.6.5).
 
     Reproduces the reference literally: without a limit every multiple of `ref_stride` outside
     `local`; with one, a scan from max(0, mid - rs·⌊ref_num/2⌋) (not aligned to rs) that stops
@@ -85,7 +85,7 @@ def reference_indices(
 def generator_windows(
     num_frames: int, neighbor_length: int = 10, ref_stride: int = 10, subvideo_length: int = 80
 ) -> list[tuple[list[int], list[int]]]:
-    """(local_indices, ref_indices) of every generator call, in the reference's order (§4.6).
+    """(local_indices, ref_indices) of every generator call, in the reference's order (§5.6.5).
 
     Windows are centred on 0, ns, 2ns, … with ns = ⌊neighbor_length / 2⌋ and hold the ≤ 2ns+1
     consecutive frames around the centre, plus reference frames for long-range context.

@@ -5,7 +5,7 @@ convolutional encoder, a bidirectional second-order recurrent propagation with m
 deformable convolutions at 1/8 resolution, and a 2-D decoder. Module names follow the published
 checkpoint (`recurrent_flow_completion.pth`) so that it loads with `strict=True`.
 
-Written from `shared/reference/ARCHITECTURE.md` §2; no upstream code is reproduced.
+Described in docs/architecture.md §5.3; no upstream code is reproduced.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ class _EdgeDetector(nn.Module):
 
 
 class RecurrentFlowCompleteNet(nn.Module):
-    """Completes masked optical flow over a temporal window of N flows (ARCHITECTURE.md §2)."""
+    """Completes masked optical flow over a window of N flows (docs/architecture.md §5.3)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""RAFT optical flow (stage A of ARCHITECTURE §4.3) on torchvision's `raft_large`.
+"""RAFT optical flow (docs/architecture.md §5.2) on torchvision's `raft_large`.
 
 torchvision's RAFT is bit-identical to the original RAFT that ProPainter vendors once the
 `raft-things.pth` keys are renamed (key map TSV in `vanish/models/data`). Deviations from a
@@ -216,7 +216,7 @@ def load_raft(path: str | Path, sha256: str | None) -> FinalFlowRAFT:
 
 
 def chunk_length_for_width(width: int) -> int:
-    """Frames per RAFT call (ARCHITECTURE §4.3): bounds memory, as the reference script does."""
+    """Frames per RAFT call (docs/architecture.md §5.6.2): bounds memory, as the reference does."""
     if width <= 640:
         return 12
     if width <= 720:
@@ -265,7 +265,7 @@ def compute_bidirectional_flows(
     """Forward flows i→i+1 and backward flows i+1→i, each (T-1, 2, H, W), of frames in [-1, 1].
 
     `frames` is (T, 3, H, W) float32; chunks are moved to the model's device and the flows are
-    returned there. `chunk_length` defaults to the width rule of ARCHITECTURE §4.3.
+    returned there. `chunk_length` defaults to the width rule of docs/architecture.md §5.6.2.
     """
     check_raft_input(frames)
     if chunk_length is None:

@@ -4,8 +4,8 @@ Classical backend: harmonic (Laplace) interpolation from the hole boundary, per 
 forward flow k lives on frame k's grid and takes frame k's hole; a backward flow k lives on frame
 k+1's grid and takes frame k+1's hole. Output has the flow folder format of the `flows` stage.
 
-ProPainter backend: the recurrent flow completion network (ARCHITECTURE §2, §4.4), run on
-sub-videos of `subvideo_length` flows with 5 flows of context on each side.
+ProPainter backend: the recurrent flow completion network (docs/architecture.md §5.3, §5.6.3),
+run on sub-videos of `subvideo_length` flows with 5 flows of context on each side.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def complete_flows(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Whole-clip flow completion in memory (the stage's arithmetic, for tests and notebooks).
 
-    forward/backward (1, N, 2, H, W), masks (1, N+1, 1, H, W); windows as in §4.4.
+    forward/backward (1, N, 2, H, W), masks (1, N+1, 1, H, W); windows as in §5.6.3.
     """
     parts_fwd, parts_bwd = [], []
     for window in flow_completion_windows(forward.shape[1], subvideo_length):

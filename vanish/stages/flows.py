@@ -128,8 +128,8 @@ def raft_flows(
 ) -> Path:
     """RAFT flows of the clip in `frames_dir` into a flow folder, one chunk in memory at a time.
 
-    Chunks follow ARCHITECTURE §4.3 (12/8/4/2 frames by width, one frame of overlap so every
-    pair is computed once); RAFT always runs in fp32. No shot cuts are recorded: the reference
+    Chunks follow docs/architecture.md §5.6.2 (12/8/4/2 frames by width, one frame of overlap so
+    every pair is computed once); RAFT always runs in fp32. No shot cuts are recorded: the reference
     propagates across the whole clip.
     """
     frames_dir = Path(frames_dir)

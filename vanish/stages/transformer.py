@@ -1,10 +1,10 @@
 """Stage `fill` of the ProPainter backend: the sliding-window transformer generator.
 
-ARCHITECTURE §4.6: windows of ≤ 2·⌊neighbor_length/2⌋+1 consecutive *local* frames plus sparse
-*reference* frames go through `InpaintGenerator`; each local frame's prediction is truncated to
-uint8 inside the dilated hole, and a frame seen by several windows keeps a running pairwise
-0.5/0.5 average in window order, re-truncated each time. The generator sees the propagated frames
-(unfilled hole pixels = 0.0), the dilated masks and the holes left after propagation.
+docs/architecture.md §5.6.5-§5.6.7: windows of ≤ 2·⌊neighbor_length/2⌋+1 consecutive *local* frames
+plus sparse *reference* frames go through `InpaintGenerator`; each local frame's prediction is
+truncated to uint8 inside the dilated hole, and a frame seen by several windows keeps a running
+pairwise 0.5/0.5 average in window order, re-truncated each time. The generator sees the propagated
+frames (unfilled hole pixels = 0.0), the dilated masks and the holes left after propagation.
 
 Streaming: each window's frames are read from the stage folders (frames held from the previous
 window are reused, all others dropped), and a composite is handed to `Compositor` (which writes
@@ -90,7 +90,7 @@ def predict_window(model: InpaintGenerator, inputs: WindowInputs, num_local: int
 def composite_prediction(
     prediction: np.ndarray, original: np.ndarray, hole: np.ndarray
 ) -> np.ndarray:
-    """uint8 frame: the truncated prediction inside the hole, the input frame outside (§4.6)."""
+    """uint8 frame: the truncated prediction inside the hole, the input frame outside (§5.6.7)."""
     return prediction.astype(np.uint8) * hole + original * (1 - hole)
 
 
