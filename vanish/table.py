@@ -451,3 +451,22 @@ def stage_options(stage: Stage, config: Config) -> dict[str, Any]:
 def sample_path(results: str | Path, sample: str, output: Output) -> str:
     """Where a sample's output lives."""
     return f"{str(results).rstrip('/')}/{sample}/{output.path}"
+
+
+def markdown() -> str:
+    """The stage table as docs/architecture.md shows it (a test keeps the copy current)."""
+    lines = [
+        "| rule | step | function | reads | writes | runs for | options | checkpoint |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in STAGES:
+        reads = ", ".join(sorted({v for k, v in s.inputs.items()}))
+        writes = ", ".join(f"`{output.path}`" for _, output in s.outputs.values())
+        runs = " ".join(x for x in (s.backend, f"{s.masks} masks" if s.masks else None) if x)
+        options = s.options.__self__.__name__ if s.options else ""
+        role = s.weights({"prompt": {"detector": "yolo / grounding_dino"}}) if s.weights else ""
+        lines.append(
+            f"| {s.name} | {s.step} | `{s.function}` | {reads} | {writes} | {runs or 'all'} "
+            f"| {options} | {role} |"
+        )
+    return "\n".join(lines) + "\n"
