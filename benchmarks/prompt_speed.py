@@ -50,7 +50,7 @@ def make_clip(folder: Path, count: int) -> Path:
 
 def build_models(folder: Path, args: argparse.Namespace) -> dict:
     """Random-weight models of the preset and the `prompt:` config section that loads them."""
-    from vanish.models import tiny
+    from vanish.testing import tiny
 
     published = args.preset == "published"
     yolo = tiny.write_yolo(folder / "yolo.pt", yaml="yolo11x.yaml" if published else "yolov8n.yaml")
@@ -98,7 +98,7 @@ def main() -> None:
         from vanish.models.clip import ClipScorer
         from vanish.models.runtime import weight_spec
         from vanish.models.sam import SamSegmenter
-        from vanish.stages.detect import build_detector, detect_objects, read_detections
+        from vanish.stages.detect import build_detector, detect_objects
         from vanish.stages.prompt_masks import masks_from_prompt
         from vanish.stages.select import select_objects
 
@@ -141,10 +141,10 @@ def main() -> None:
                 )
             ),
         }  # fmt: skip
-        table, _ = read_detections(detections)
         from vanish import io
 
-        chosen = io.read_json(selection)["selected_tracks"]
+        table, _ = io.read_detections(detections)
+        chosen = io.read_selection(selection)["selected_tracks"]
         boxes = int(table["track"].isin(chosen).sum())
         report(args, times, loads, len(table), table["track"].nunique(), chosen, boxes)
 

@@ -147,7 +147,7 @@ def main() -> None:
         masks.rename(work / "clip_masks")
         stages = CLASSICAL
         if args.backend == "propainter":
-            from vanish.models.rule_checkpoints import write_rule_checkpoints
+            from vanish.testing.rule_checkpoints import write_rule_checkpoints
 
             files = write_rule_checkpoints(work / "weights")
             args.weights = json.dumps({k: [str(p), sha] for k, (p, sha) in files.items()})

@@ -16,10 +16,8 @@ from vanish.boxes import (
     iou,
     track_series,
 )
-from vanish.masks import dilate
+from vanish.masks import dilate, write_masks
 from vanish.shadow import ShadowParams, extend_with_shadow, shadow_candidate
-from vanish.stages.detect import COLUMNS
-from vanish.stages.masks import write_masks
 from vanish.stages.prompt_masks import DEFAULTS, frame_boxes, object_masks
 
 # --- boxes -------------------------------------------------------------------------------------
@@ -52,7 +50,7 @@ def test_frame_boxes_interpolate_and_clip_per_frame():
         (1, 2, "dog", 16, 0.8, 50, 50, 60, 60),
         (2, 9, "cat", 15, 0.8, 0, 0, 5, 5),  # not selected
     ]
-    table = pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
+    table = pd.DataFrame(rows, columns=list(io.DETECTION_COLUMNS)).astype(io.DETECTION_COLUMNS)
     boxes = frame_boxes(table, [1, 2], 5, width=64, height=48)
     np.testing.assert_allclose(boxes[0], [[0, 0, 10, 10]])
     np.testing.assert_allclose(boxes[1], [[5, 0, 20, 10]])  # the dog's box is below the image

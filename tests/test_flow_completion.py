@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vanish.models.flow_completion import RecurrentFlowCompleteNet
-from vanish.models.manifest import read_manifest, rule_weights, state_dict_layout
+from vanish.testing.manifest import read_manifest, rule_weights, state_dict_layout
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = DATA / "reference" / "recurrent_flow_completion.tsv"

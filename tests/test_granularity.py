@@ -91,7 +91,7 @@ def test_classical_video_granularity_gives_the_stage_granularity_results(tmp_pat
 
 @pytest.mark.slow
 def test_propainter_video_granularity_gives_the_stage_granularity_results(tmp_path: Path) -> None:
-    from vanish.models.rule_checkpoints import write_rule_checkpoints
+    from vanish.testing.rule_checkpoints import write_rule_checkpoints
 
     files = write_rule_checkpoints(tmp_path / "weights", seed=0)
     settings = {

@@ -17,7 +17,6 @@ from vanish.stages.metrics import (
     compute_metrics,
     frame_scores,
     psnr_from_mse,
-    runtime_from_benchmarks,
 )
 
 
@@ -52,7 +51,7 @@ def test_psnr_from_mse():
 def test_runtime_reads_snakemake_benchmarks(tmp_path):
     bench = tmp_path / "flows.tsv"
     bench.write_text("s\th:m:s\tmax_rss\n1.5\t0:00:01\t10\n")
-    assert runtime_from_benchmarks([bench, tmp_path / "missing.tsv"]) == {"flows": 1.5}
+    assert io.runtime_from_benchmarks([bench, tmp_path / "missing.tsv"]) == {"flows": 1.5}
 
 
 def test_metrics_of_an_untouched_clip(clip_on_disk):

@@ -14,12 +14,12 @@ from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_m
 
 from vanish import io
 from vanish.models.runtime import OFFLINE_ENV, weight_spec
-from vanish.models.tiny import write_tiny_models
-from vanish.stages.detect import COLUMNS, detect_objects, read_detections
+from vanish.stages.detect import detect_objects
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
 from vanish.stages.prompt_masks import masks_from_prompt
 from vanish.stages.select import select_objects
+from vanish.testing.tiny import write_tiny_models
 from vanish.weights import MissingWeightsError, WeightChecksumError, WeightsError
 
 CPU = torch.device("cpu")
@@ -206,8 +206,8 @@ def test_stage_files(tiny, clip_dir, tmp_path):
         yolo={"imgsz": 160, "max_det": 3},
         ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
     )
-    table, meta = read_detections(detections)
-    assert list(table.columns) == list(COLUMNS)
+    table, meta = io.read_detections(detections)
+    assert list(table.columns) == list(io.DETECTION_COLUMNS)
     assert {str(t) for t in table.dtypes} >= {"int32", "float32"}
     assert table["frame"].between(0, 5).all() and len(table)
     assert meta["width"] == 96 and meta["height"] == 64 and meta["frame_count"] == 6

@@ -14,8 +14,7 @@ import yaml
 from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
-from vanish.models.tiny import write_tiny_models
-from vanish.stages.detect import read_detections
+from vanish.testing.tiny import write_tiny_models
 from vanish.weights import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +63,7 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
     assert run.returncode == 0, run.stderr[-4000:]
     results = root / "results"
 
-    table, meta = read_detections(results / "walk" / "detections.parquet")
+    table, meta = io.read_detections(results / "walk" / "detections.parquet")
     assert len(table) and meta["detector"] == "yolo"
     walk = io.read_json(results / "walk" / "selection.json")
     assert walk["outcome"] == "selected" and walk["phrases"] == ["a person", "a dog"]

@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from vanish.models.manifest import read_manifest, rule_weights, state_dict_layout
 from vanish.models.propainter import InpaintGenerator
+from vanish.testing.manifest import read_manifest, rule_weights, state_dict_layout
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = DATA / "reference" / "propainter_inpaint_generator.tsv"

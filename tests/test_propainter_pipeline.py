@@ -17,7 +17,6 @@ import torch
 
 from vanish import io
 from vanish.errors import InputError
-from vanish.models.rule_checkpoints import write_rule_checkpoints
 from vanish.stages.complete import complete_flows, load_flow_completion, rfc_complete
 from vanish.stages.flows import raft_flows
 from vanish.stages.frames import extract_frames
@@ -32,6 +31,7 @@ from vanish.stages.transformer import (
     load_generator,
     propainter_transformer,
 )
+from vanish.testing.rule_checkpoints import write_rule_checkpoints
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "golden"

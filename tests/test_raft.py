@@ -9,7 +9,6 @@ import pytest
 import torch
 from torchvision.models.optical_flow import RAFT
 
-from vanish.models.manifest import read_manifest, rule_weights
 from vanish.models.raft import (
     FinalFlowRAFT,
     build_raft,
@@ -21,7 +20,8 @@ from vanish.models.raft import (
     raft_keymap,
     raft_layout,
 )
-from vanish.models.rule_checkpoints import rule_state_dict
+from vanish.testing.manifest import read_manifest, rule_weights
+from vanish.testing.rule_checkpoints import rule_state_dict
 from vanish.weights import sha256_file
 
 DATA = Path(__file__).parent / "data"

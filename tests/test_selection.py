@@ -18,7 +18,6 @@ from vanish.selection import (
     select,
     split_prompt,
 )
-from vanish.stages.detect import COLUMNS, write_detections
 from vanish.stages.select import score_tracks, select_objects
 
 DIM = 16
@@ -186,8 +185,8 @@ def test_fragments_of_the_chosen_object_are_linked():
 
 
 def _detections(path, rows):
-    table = pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
-    write_detections(path, table, {"detector": "yolo"})
+    table = pd.DataFrame(rows, columns=list(io.DETECTION_COLUMNS)).astype(io.DETECTION_COLUMNS)
+    io.write_detections(path, table, {"detector": "yolo"})
 
 
 def test_select_stage_without_detections_passes_through(tmp_path):

@@ -86,13 +86,11 @@ def test_provenance_lists_the_weights_the_sample_loads() -> None:
 
 TOY_MODULE = '''
 """A toy stage: the hole's pixel count per frame."""
-from pathlib import Path
-
 from vanish import io
 
 
 def hole_area(sample: str, masks_dir: str, output: str, scale: int) -> None:
-    areas = [int(m.sum()) * scale for m in io.read_masks(Path(masks_dir) / "proc")]
+    areas = [int(m.sum()) * scale for m in io.read_masks(io.processing_masks_dir(masks_dir))]
     io.write_json(output, {"sample": sample, "areas": areas})
 '''
 

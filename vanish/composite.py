@@ -8,8 +8,6 @@ import cv2
 import numpy as np
 
 from vanish import io
-from vanish.stages.frames import original_frames_dir
-from vanish.stages.masks import full_masks_dir
 
 
 def composite(result: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -24,8 +22,8 @@ class Compositor:
     """Writes `inpainted/00000.png…` from processing-size results, frame by frame."""
 
     def __init__(self, frames_dir: str | Path, masks_dir: str | Path, out_dir: Path) -> None:
-        self.originals = io.list_images(original_frames_dir(frames_dir))
-        self.holes = io.list_images(full_masks_dir(masks_dir))
+        self.originals = io.list_images(io.original_frames_dir(frames_dir))
+        self.holes = io.list_images(io.full_masks_dir(masks_dir))
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 

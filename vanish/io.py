@@ -1,30 +1,70 @@
-"""Every on-disk format of the workflow's stage files, in one place.
+"""Every on-disk format of the workflow's stage files, and every sub-path inside them, in one place.
+
+Stages, the compositor and the report ask this module where a file lies and how to read or write
+it; they never build a stage folder's inner paths themselves, nor import another stage's readers.
 
 - frame folders: `00000.png, 00001.png, …` lossless RGB PNG;
 - mask folders: the same names, single-channel PNG, 0 = keep, 255 = remove;
-- `meta.json` of the frames stage: fps, sizes, frame count, audio;
-- flow folders: `meta.json` + `chunk_00000.npz, …`, each chunk holding `forward` and `backward`
-  arrays (k, 2, H, W) for flows start…start+k-1 (forward[i]: frame i → i+1, backward[i]: frame
-  i+1 → i; channel 0 = x, 1 = y, in processing-size pixels), stored as float16 or float32.
+- frames stage folder: `proc/` (frame folder at the processing size), `orig/` (frame folder at
+  the input's size, only when the two differ: `original_frames_dir` falls back to `proc/`) and
+  `meta.json` (`ClipMeta`: fps, sizes, frame count, audio);
+- mask stage folder (`masks_from_files` and `masks_from_prompt` alike): `proc/` (dilated masks at
+  the processing size: the hole every later stage fills), `full/` (dilated masks at the input's
+  size, only when resized: `full_masks_dir` falls back to `proc/`) and `summary.json` (sample,
+  dilation, coverage per frame and overall, `empty`);
+- flow folders (flows and completed flows): `meta.json` (count, height, width, dtype, chunks, and
+  extra keys such as `cuts` and `method`) + `chunk_00000.npz, …`, each chunk holding `forward` and
+  `backward` arrays (k, 2, H, W) for flows start…start+k-1 (forward[i]: frame i → i+1,
+  backward[i]: frame i+1 → i; channel 0 = x, 1 = y, in processing-size pixels), stored as float16
+  or float32;
+- propagated folder: `frames/` (frame folder; unfilled hole pixels hold mid-grey), `masks/` (mask
+  folder of the holes left) and `summary.json` (hole and filled pixel counts, interpolation);
+- inpainted folder: a frame folder at the input's size;
+- `detections.parquet`: one row per (frame, track) with the columns `DETECTION_COLUMNS` (boxes in
+  pixels of the input-size frames), sorted by frame then track; the schema metadata key `vanish`
+  holds JSON (detector, tracker, prompt, phrases, class names, frame count and size, settings);
+- `selection.json`: the prompt path's choice (scores per track and phrase, `selected_tracks`,
+  `outcome`, `passthrough`, …), written by the select stage, read by the mask and metrics stages;
+- Snakemake benchmark files `{stage}.tsv` (tab-separated, wall-clock seconds in column `s`);
+- `metrics.json` and `provenance.json`: JSON written with `write_json` (sorted keys).
+
+Heavy libraries (pandas, pyarrow) are imported where used, and torch never: the workflow imports
+this module while it plans.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from vanish.atomic import atomic_file
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FLOW_DTYPES = {"float16": np.float16, "float32": np.float32}
+FRAME_NAME_PATTERN = "%05d.png"  # printf form of `frame_name`, for ffmpeg
+
+# names inside the stage folders (module docstring); only the functions below use them
+_PROCESSING = "proc"  # frames and masks at the processing size
+_ORIGINAL = "orig"  # frames at the input's size, when resized
+_FULL = "full"  # masks at the input's size, when resized
+_META = "meta.json"  # frames stage: ClipMeta; flow folders: counts, chunks, cuts
+_SUMMARY = "summary.json"  # mask and propagated folders
+_PROPAGATED_FRAMES = "frames"
+_PROPAGATED_HOLES = "masks"
 
 
 def frame_name(index: int) -> str:
     """File name of frame `index` in every frame and mask folder."""
-    return f"{index:05d}.png"
+    return FRAME_NAME_PATTERN % index
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -101,6 +141,88 @@ class ClipMeta:
         return (self.width, self.height) != (self.proc_width, self.proc_height)
 
 
+def clip_meta_path(frames_dir: str | Path) -> Path:
+    """The frames stage's `meta.json` (a `ClipMeta`)."""
+    return Path(frames_dir) / _META
+
+
+def processing_frames_dir(frames_dir: str | Path) -> Path:
+    """The frames stage's frame folder at the processing size (always present)."""
+    return Path(frames_dir) / _PROCESSING
+
+
+def original_frames_dir(frames_dir: str | Path) -> Path:
+    """The folder holding frames at the input's own resolution (`orig/`, else `proc/`)."""
+    frames_dir = Path(frames_dir)
+    original = frames_dir / _ORIGINAL
+    return original if original.is_dir() else processing_frames_dir(frames_dir)
+
+
+class FramesFolderWriter:
+    """Writes a frames stage folder's frames: `proc/`, and `orig/` when `resized`."""
+
+    def __init__(self, folder: str | Path, resized: bool) -> None:
+        self.processing = processing_frames_dir(folder)
+        self.original = Path(folder) / _ORIGINAL if resized else None
+        self.processing.mkdir()
+        if self.original is not None:
+            self.original.mkdir()
+
+    def write(self, index: int, processing: np.ndarray, original: np.ndarray) -> None:
+        """Frame `index` at the processing size and (kept only when resized) the input's size."""
+        write_rgb(self.processing / frame_name(index), processing)
+        if self.original is not None:
+            write_rgb(self.original / frame_name(index), original)
+
+
+def processing_masks_dir(masks_dir: str | Path) -> Path:
+    """The mask stage's dilated masks at the processing size: the hole of every later stage."""
+    return Path(masks_dir) / _PROCESSING
+
+
+def full_masks_dir(masks_dir: str | Path) -> Path:
+    """The folder holding dilated masks at the input's own resolution (`full/`, else `proc/`)."""
+    masks_dir = Path(masks_dir)
+    full = masks_dir / _FULL
+    return full if full.is_dir() else processing_masks_dir(masks_dir)
+
+
+def mask_summary_path(masks_dir: str | Path) -> Path:
+    """The mask stage's `summary.json` (hole coverage per frame)."""
+    return Path(masks_dir) / _SUMMARY
+
+
+def read_mask_summary(masks_dir: str | Path) -> dict:
+    """The mask stage's summary: sample, dilation, coverage_per_frame, coverage, empty."""
+    return read_json(mask_summary_path(masks_dir))
+
+
+class MaskFolderWriter:
+    """Writes a mask stage folder: `proc/`, `full/` when `resized`, then `summary.json`."""
+
+    def __init__(self, folder: str | Path, resized: bool) -> None:
+        self.folder = Path(folder)
+        self.processing = processing_masks_dir(folder)
+        self.full = self.folder / _FULL if resized else None
+        self.processing.mkdir(parents=True)
+        if self.full is not None:
+            self.full.mkdir()
+
+    def write_processing(self, index: int, mask: np.ndarray) -> None:
+        """Mask `index` at the processing size."""
+        write_mask(self.processing / frame_name(index), mask)
+
+    def write_full(self, index: int, mask: np.ndarray) -> None:
+        """Mask `index` at the input's size (only for a resized clip)."""
+        if self.full is None:
+            raise ValueError("full-size masks are written only when the clip is resized")
+        write_mask(self.full / frame_name(index), mask)
+
+    def close(self, summary: Mapping) -> None:
+        """Write `summary.json`."""
+        write_json(mask_summary_path(self.folder), dict(summary))
+
+
 def write_json(path: str | Path, data: dict) -> None:
     """Write JSON with stable formatting (sorted keys) so reruns give identical bytes."""
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
@@ -121,6 +243,11 @@ def read_clip_meta(path: str | Path) -> ClipMeta:
     return ClipMeta(**read_json(path))
 
 
+def _flow_chunk_path(folder: Path, start: int) -> Path:
+    """The flow chunk file that starts at flow `start`."""
+    return folder / f"chunk_{start:05d}.npz"
+
+
 class FlowWriter:
     """Append bidirectional flows chunk by chunk to a flow folder (streaming, bounded memory)."""
 
@@ -138,8 +265,8 @@ class FlowWriter:
             raise ValueError(f"flow chunk shapes {forward.shape} / {backward.shape} invalid")
         self.shape = (int(forward.shape[2]), int(forward.shape[3]))
         kind = FLOW_DTYPES[self.dtype]
-        name = f"chunk_{self.count:05d}.npz"
-        np.savez(self.folder / name, forward=forward.astype(kind), backward=backward.astype(kind))
+        path = _flow_chunk_path(self.folder, self.count)
+        np.savez(path, forward=forward.astype(kind), backward=backward.astype(kind))
         self.chunks.append([self.count, len(forward)])
         self.count += len(forward)
 
@@ -154,7 +281,7 @@ class FlowWriter:
             "chunks": self.chunks,
             **extra,
         }
-        write_json(self.folder / "meta.json", meta)
+        write_json(self.folder / _META, meta)
 
 
 class FlowReader:
@@ -162,7 +289,7 @@ class FlowReader:
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        self.meta = read_json(self.folder / "meta.json")
+        self.meta = read_json(self.folder / _META)
         self.count: int = self.meta["count"]
 
     @property
@@ -177,7 +304,7 @@ class FlowReader:
             lo, hi = max(start, chunk_start), min(stop, chunk_start + length)
             if lo >= hi:
                 continue
-            with np.load(self.folder / f"chunk_{chunk_start:05d}.npz") as data:
+            with np.load(_flow_chunk_path(self.folder, chunk_start)) as data:
                 forward.append(data["forward"][lo - chunk_start : hi - chunk_start])
                 backward.append(data["backward"][lo - chunk_start : hi - chunk_start])
         height, width = self.meta["height"], self.meta["width"]
@@ -202,3 +329,123 @@ def write_frame_folder(folder: str | Path, frames: Iterable[np.ndarray], first: 
         write_rgb(folder / frame_name(first + offset), frame)
         written += 1
     return written
+
+
+def write_mask_folder(folder: str | Path, masks: Iterable[np.ndarray], first: int = 0) -> int:
+    """Write bool masks as numbered PNGs from index `first`; returns how many were written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for offset, mask in enumerate(masks):
+        write_mask(folder / frame_name(first + offset), mask)
+        written += 1
+    return written
+
+
+def propagated_frames_dir(propagated_dir: str | Path) -> Path:
+    """The propagated folder's frames (unfilled hole pixels mid-grey)."""
+    return Path(propagated_dir) / _PROPAGATED_FRAMES
+
+
+def propagated_holes_dir(propagated_dir: str | Path) -> Path:
+    """The propagated folder's masks of the holes that propagation left."""
+    return Path(propagated_dir) / _PROPAGATED_HOLES
+
+
+def read_propagated(
+    propagated_dir: str | Path, start: int = 0, stop: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames start…stop-1 of a propagated folder and their remaining holes."""
+    return read_frames(propagated_frames_dir(propagated_dir), start, stop), read_masks(
+        propagated_holes_dir(propagated_dir), start, stop
+    )
+
+
+def write_propagated(
+    propagated_dir: str | Path, frames: np.ndarray, holes: np.ndarray, first: int
+) -> None:
+    """Store propagated frames and their remaining holes from frame index `first` on."""
+    write_frame_folder(propagated_frames_dir(propagated_dir), frames, first=first)
+    write_mask_folder(propagated_holes_dir(propagated_dir), holes, first)
+
+
+def write_propagation_summary(propagated_dir: str | Path, summary: Mapping) -> None:
+    """The propagated folder's `summary.json`."""
+    write_json(Path(propagated_dir) / _SUMMARY, dict(summary))
+
+
+DETECTION_COLUMNS = {
+    "frame": "int32",
+    "track": "int32",
+    "class": "string",
+    "class_id": "int32",
+    "confidence": "float32",
+    "x1": "float32",
+    "y1": "float32",
+    "x2": "float32",
+    "y2": "float32",
+}
+DETECTION_METADATA_KEY = b"vanish"
+
+
+def detections_table(per_frame: Sequence[np.ndarray], names: Mapping[int, str]) -> pd.DataFrame:
+    """The detections table of per-frame tracker rows `[x1, y1, x2, y2, track, conf, class_id]`."""
+    import pandas as pd
+
+    rows = [
+        (frame, int(r[4]), names.get(int(r[6]), str(int(r[6]))), int(r[6]), r[5], *r[:4])
+        for frame, array in enumerate(per_frame)
+        for r in np.asarray(array).reshape(-1, 7)
+    ]
+    table = pd.DataFrame(rows, columns=list(DETECTION_COLUMNS))
+    return table.astype(DETECTION_COLUMNS).sort_values(["frame", "track"], ignore_index=True)
+
+
+def write_detections(path: str | Path, table: pd.DataFrame, metadata: Mapping) -> None:
+    """Write `detections.parquet` (atomically) with `metadata` as JSON in the schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = list(DETECTION_COLUMNS)
+    arrow = pa.Table.from_pandas(table.astype(DETECTION_COLUMNS)[columns], preserve_index=False)
+    schema_meta = dict(arrow.schema.metadata or {})
+    schema_meta[DETECTION_METADATA_KEY] = json.dumps(dict(metadata), sort_keys=True).encode()
+    arrow = arrow.replace_schema_metadata(schema_meta)
+    with atomic_file(path) as tmp:
+        pq.write_table(arrow, tmp)
+
+
+def read_detections(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """The table of `detections.parquet` and its metadata."""
+    import pyarrow.parquet as pq
+
+    arrow = pq.read_table(path)
+    raw = (arrow.schema.metadata or {}).get(DETECTION_METADATA_KEY, b"{}")
+    table = arrow.to_pandas()
+    missing = set(DETECTION_COLUMNS) - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} lacks the columns {sorted(missing)}")
+    return table.astype(DETECTION_COLUMNS), json.loads(raw)
+
+
+def write_selection(path: str | Path, record: Mapping) -> None:
+    """Write `selection.json` atomically."""
+    with atomic_file(path) as tmp:
+        write_json(tmp, dict(record))
+
+
+def read_selection(path: str | Path) -> dict:
+    """The record of `selection.json`."""
+    return read_json(path)
+
+
+def runtime_from_benchmarks(benchmark_files: Iterable[str | Path]) -> dict[str, float]:
+    """Seconds per stage from Snakemake benchmark TSVs named `{stage}.tsv` (absent ones skipped)."""
+    import pandas as pd
+
+    runtime = {}
+    for path in map(Path, benchmark_files):
+        if path.is_file():
+            table = pd.read_csv(path, sep="\t")
+            runtime[path.stem] = float(table["s"].mean())
+    return runtime

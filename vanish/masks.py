@@ -1,10 +1,16 @@
-"""Mask operations shared by the file-mask and prompt paths: dilation, resizing."""
+"""Mask operations shared by the file-mask and prompt paths: dilation, resizing, and writing the
+mask stage folder from full-size masks."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from vanish import io
 
 CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -26,3 +32,30 @@ def resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return mask.astype(bool)
     image = Image.fromarray(mask.astype(np.uint8) * 255)
     return np.asarray(image.resize(size, Image.NEAREST)) > 0
+
+
+def write_masks(masks: Iterable[np.ndarray], meta: io.ClipMeta, out: Path, dilation: int) -> dict:
+    """Dilate full-size bool masks, write the mask stage folder and return its summary.
+
+    The processing-size hole is the dilated resized mask; the input-size one (written when the
+    clip is resized) is the dilated mask united with the processing-size hole scaled back up.
+    """
+    proc_size = (meta.proc_width, meta.proc_height)
+    writer = io.MaskFolderWriter(out, meta.resized)
+    coverage = []
+    for index, mask in enumerate(masks):
+        proc = dilate(resize_nearest(mask, proc_size), dilation)
+        writer.write_processing(index, proc)
+        if meta.resized:
+            full = dilate(mask, dilation) | resize_nearest(proc, (meta.width, meta.height))
+            writer.write_full(index, full)
+        coverage.append(float(proc.mean()))
+    summary = {
+        "sample": meta.sample,
+        "dilation": dilation,
+        "coverage_per_frame": coverage,
+        "coverage": float(np.mean(coverage)) if coverage else 0.0,
+        "empty": not any(coverage),
+    }
+    writer.close(summary)
+    return summary

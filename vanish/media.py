@@ -1,4 +1,6 @@
-"""Video decoding, probing and encoding through ffmpeg (ffmpeg-python, argument lists only).
+"""Reading a user's clip (a video file or a frame folder) and encoding the result.
+
+Video decoding, probing and encoding go through ffmpeg (ffmpeg-python, argument lists only).
 
 No system ffmpeg is required: the binary shipped by imageio-ffmpeg is used when `ffmpeg` is not
 on PATH. ffprobe is optional too: without it, the stream facts come from ffmpeg's own header dump
@@ -16,6 +18,9 @@ from pathlib import Path
 import ffmpeg
 import imageio_ffmpeg
 import numpy as np
+
+from vanish import io
+from vanish.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,65 @@ def decode_frames(path: str | Path, info: VideoInfo) -> Iterator[np.ndarray]:
         raise ValueError(f"ffmpeg stopped with: {lines[-1] if lines else code}")
 
 
+def _read_folder(sample: str, folder: Path) -> tuple[Iterator[np.ndarray], int, int]:
+    paths = io.list_images(folder)
+    if not paths:
+        raise InputError(
+            sample,
+            folder,
+            "the frame folder holds no images",
+            "put the frames (PNG/JPG, sorted by name) in that folder",
+        )
+    first = _read_image(sample, paths[0])
+    height, width = first.shape[:2]
+
+    def frames() -> Iterator[np.ndarray]:
+        for path in paths:
+            frame = _read_image(sample, path)
+            if frame.shape[:2] != (height, width):
+                raise InputError(
+                    sample,
+                    path,
+                    f"frame size {frame.shape[1]}x{frame.shape[0]} "
+                    f"differs from the first frame's {width}x{height}",
+                    "give every frame of a clip the same size",
+                )
+            yield frame
+
+    return frames(), width, height
+
+
+def _read_image(sample: str, path: Path) -> np.ndarray:
+    try:
+        return io.read_rgb(path)
+    except ValueError as error:
+        raise InputError(
+            sample, path, "the image cannot be decoded", "replace or remove the corrupt frame"
+        ) from error
+
+
+def open_clip(
+    sample: str, video: str | Path, folder_fps: float = 24.0
+) -> tuple[Iterator[np.ndarray], int, int, float, bool]:
+    """Frames (lazy iterator), width, height, fps and audio presence of a file or frame folder."""
+    video = Path(video)
+    if not video.exists():
+        raise InputError(sample, video, "the video does not exist", "correct the sample sheet")
+    if video.is_dir():
+        frames, width, height = _read_folder(sample, video)
+        return frames, width, height, folder_fps, False
+    try:
+        info = probe_video(video)
+    except ValueError as error:
+        raise InputError(
+            sample,
+            video,
+            f"not a readable video ({error})",
+            "re-encode or re-download the file, or remove the sample",
+        ) from error
+    return decode_frames(video, info), info.width, info.height, info.fps, info.has_audio
+
+
 def encode_video(
     frame_folder: str | Path,
     fps: float,
@@ -115,7 +179,8 @@ def encode_video(
     Odd sizes are padded by one pixel (yuv420p needs even sides); audio is re-encoded to AAC
     only if it cannot be copied into mp4.
     """
-    video = ffmpeg.input(str(Path(frame_folder) / "%05d.png"), framerate=fps, start_number=0)
+    pattern = str(Path(frame_folder) / io.FRAME_NAME_PATTERN)
+    video = ffmpeg.input(pattern, framerate=fps, start_number=0)
     video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")
     streams = [video]
     audio_args = {}

@@ -20,8 +20,6 @@ from PIL import Image
 
 from vanish import io
 from vanish.atomic import atomic_file
-from vanish.stages.frames import original_frames_dir
-from vanish.stages.masks import full_masks_dir
 
 GIF_COLORS = 96
 MASK_RGB = np.array([255, 40, 40], dtype=np.float32)
@@ -70,13 +68,13 @@ def sample_previews(
     moments: int = 4,
 ) -> None:
     """Write the animated before/mask/after `gif` and the static `strip` of a few moments."""
-    frames = io.list_images(original_frames_dir(frames_dir))
-    masks = io.list_images(full_masks_dir(masks_dir))
+    frames = io.list_images(io.original_frames_dir(frames_dir))
+    masks = io.list_images(io.full_masks_dir(masks_dir))
     results = io.list_images(inpainted_dir)
     count = min(len(frames), len(masks), len(results))
     if count == 0:
         raise ValueError(f"no frames to preview in {inpainted_dir}")
-    meta = io.read_clip_meta(Path(frames_dir) / "meta.json")
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     picked = _picked(count, gif_frames)
     step = picked[1] - picked[0] if len(picked) > 1 else 1
     duration = round(1000 * step / meta.fps) if meta.fps > 0 else 100

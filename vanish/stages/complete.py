@@ -41,7 +41,7 @@ def classical_complete(
     so the flow just outside a hole is contaminated and would bias the interpolation.
     """
     reader = io.FlowReader(flows_dir)
-    mask_dir = Path(masks_dir) / "proc"
+    mask_dir = io.processing_masks_dir(masks_dir)
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, reader.meta["dtype"])
         for start, stop in io.iter_chunks(reader.count, chunk):
@@ -120,7 +120,7 @@ def rfc_complete(
     `subvideo_length`, not by the clip; the kept flows are written in small files.
     """
     reader = io.FlowReader(flows_dir)
-    mask_dir = Path(masks_dir) / "proc"
+    mask_dir = io.processing_masks_dir(masks_dir)
     model = place(load_flow_completion(weights_path, weights_sha256), device, precision)
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, reader.meta["dtype"])

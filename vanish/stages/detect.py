@@ -2,79 +2,26 @@
 
 One row per (frame, tracked object): `frame` (int, 0-based), `track` (int id, stable over the
 video), `class` (detector class name, or the prompt phrase for Grounding DINO), `class_id`,
-`confidence`, and the box `x1, y1, x2, y2` in pixels of the input frames (`frames/orig` when the
-clip is resized for processing, else `frames/proc`). The file's schema metadata (`vanish` key)
-records the detector, its settings, the class names and the frame size.
+`confidence`, and the box `x1, y1, x2, y2` in pixels of the input-size frames
+(`io.original_frames_dir`). The file's schema metadata records the detector, its settings, the
+class names and the frame size. The format is `vanish.io`'s (`write_detections`,
+`read_detections`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from vanish import io
-from vanish.atomic import atomic_file
 from vanish.errors import InputError
 from vanish.selection import split_prompt
-from vanish.stages.frames import original_frames_dir
 
 log = logging.getLogger("vanish")
-
-COLUMNS = {
-    "frame": "int32",
-    "track": "int32",
-    "class": "string",
-    "class_id": "int32",
-    "confidence": "float32",
-    "x1": "float32",
-    "y1": "float32",
-    "x2": "float32",
-    "y2": "float32",
-}
-METADATA_KEY = b"vanish"
-
-
-def detections_table(per_frame: Sequence[np.ndarray], names: Mapping[int, str]) -> pd.DataFrame:
-    """The table of per-frame tracker rows `[x1, y1, x2, y2, track, confidence, class_id]`."""
-    rows = [
-        (frame, int(r[4]), names.get(int(r[6]), str(int(r[6]))), int(r[6]), r[5], *r[:4])
-        for frame, array in enumerate(per_frame)
-        for r in np.asarray(array).reshape(-1, 7)
-    ]
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
-    return table.astype(COLUMNS).sort_values(["frame", "track"], ignore_index=True)
-
-
-def write_detections(path: str | Path, table: pd.DataFrame, metadata: Mapping) -> None:
-    """Write the table as Parquet (atomically) with `metadata` as JSON in the schema."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    arrow = pa.Table.from_pandas(table.astype(COLUMNS)[list(COLUMNS)], preserve_index=False)
-    schema_meta = dict(arrow.schema.metadata or {})
-    schema_meta[METADATA_KEY] = json.dumps(dict(metadata), sort_keys=True).encode()
-    arrow = arrow.replace_schema_metadata(schema_meta)
-    with atomic_file(path) as tmp:
-        pq.write_table(arrow, tmp)
-
-
-def read_detections(path: str | Path) -> tuple[pd.DataFrame, dict]:
-    """The detections table and its metadata."""
-    import pyarrow.parquet as pq
-
-    arrow = pq.read_table(path)
-    raw = (arrow.schema.metadata or {}).get(METADATA_KEY, b"{}")
-    table = arrow.to_pandas()
-    missing = set(COLUMNS) - set(table.columns)
-    if missing:
-        raise ValueError(f"{path} lacks the columns {sorted(missing)}")
-    return table.astype(COLUMNS), json.loads(raw)
 
 
 def build_detector(
@@ -139,7 +86,7 @@ def detect_objects(
 ) -> Path:
     """Detect and track objects in every frame of a clip; write `detections.parquet`."""
     frames_dir = Path(frames_dir)
-    meta = io.read_clip_meta(frames_dir / "meta.json")
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     phrases = split_prompt(prompt)
     if detector == "grounding_dino" and not phrases:
         raise InputError(
@@ -155,14 +102,14 @@ def detect_objects(
         grounding_dino,
         ultralytics_dir,
     )
-    paths = io.list_images(original_frames_dir(frames_dir))
+    paths = io.list_images(io.original_frames_dir(frames_dir))
     per_frame: list[np.ndarray] = []
     with tqdm(total=len(paths), desc=f"{sample} detect", unit="frame") as progress:
         for start, stop in io.iter_chunks(len(paths), max(1, batch)):
             frames = [io.read_rgb(p) for p in paths[start:stop]]
             per_frame.extend(model.track(frames))
             progress.update(stop - start)
-    table = detections_table(per_frame, model.names)
+    table = io.detections_table(per_frame, model.names)
     metadata = {
         "sample": sample,
         "detector": detector,
@@ -175,7 +122,7 @@ def detect_objects(
         "height": meta.height,
         "settings": dict((yolo if detector == "yolo" else grounding_dino) or {}),
     }
-    write_detections(out_path, table, metadata)
+    io.write_detections(out_path, table, metadata)
     log.info(
         "%s: %d detections in %d tracks over %d frames",
         sample,

@@ -13,7 +13,7 @@ def encode(
     inpainted_dir: str | Path, frames_dir: str | Path, output: str | Path, crf: int = 18
 ) -> Path:
     """Encode `inpainted_dir` to `output`; the source's audio track is carried over if present."""
-    meta = io.read_clip_meta(Path(frames_dir) / "meta.json")
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     audio = meta.source if meta.has_audio else None
     with atomic_file(output) as tmp:
         encode_video(inpainted_dir, meta.fps, tmp, crf=crf, audio_source=audio)

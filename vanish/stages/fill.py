@@ -26,7 +26,6 @@ from vanish.convert import (
 )
 from vanish.models.classical import shots, spatial_fill
 from vanish.models.propagation import propagation_step
-from vanish.stages.propagate import read_propagated
 
 
 def _spread(
@@ -95,11 +94,11 @@ def classical_fill(
 ) -> Path:
     """Fill the remaining holes of `propagated_dir` and composite into `out_dir`."""
     flows = io.FlowReader(flows_dir)
-    count = io.count_images(Path(propagated_dir) / "frames")
+    count = io.count_images(io.propagated_frames_dir(propagated_dir))
     with atomic_dir(out_dir) as tmp, torch.inference_mode():
         compositor = Compositor(frames_dir, masks_dir, tmp)
         for start, stop in shots(count, flows.cuts):
-            frames, holes = read_propagated(propagated_dir, start, stop)
+            frames, holes = io.read_propagated(propagated_dir, start, stop)
             forward, backward = flows.read(start, stop - 1)
             result = keyframe_fill(frames, holes, forward, backward, interpolation)
             for offset, frame in enumerate(result):

@@ -38,8 +38,8 @@ def classical_flows(
     dtype: str = "float16",
 ) -> Path:
     """DIS flows of the whole clip in `frames_dir` (holes from `masks_dir`) into `out_dir`."""
-    frames = io.read_frames(Path(frames_dir) / "proc")
-    holes = io.read_masks(Path(masks_dir) / "proc")
+    frames = io.read_frames(io.processing_frames_dir(frames_dir))
+    holes = io.read_masks(io.processing_masks_dir(masks_dir))
     cuts = shot_cuts(frames, cut_threshold)
     prefilled = np.empty_like(frames)
     for start, stop in shots(len(frames), cuts):
@@ -81,7 +81,7 @@ class FlowChunks:
             self.forward, self.backward = [], []
 
     def close(self, **extra: object) -> None:
-        """Flush and write the folder's meta.json."""
+        """Flush and write the folder's metadata."""
         self.flush()
         self.writer.close(**extra)
 
@@ -132,9 +132,8 @@ def raft_flows(
     every pair is computed once); RAFT always runs in fp32. No shot cuts are recorded: the reference
     propagates across the whole clip.
     """
-    frames_dir = Path(frames_dir)
-    frame_dir = frames_dir / "proc"
-    meta = io.read_clip_meta(frames_dir / "meta.json")
+    frame_dir = io.processing_frames_dir(frames_dir)
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     count = io.count_images(frame_dir)
     check_raft_clip(meta.sample, frame_dir, meta.proc_width, meta.proc_height, count)
     model = load_raft(weights_path, weights_sha256).to(select_device(device))

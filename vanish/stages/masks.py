@@ -1,13 +1,13 @@
 """Stage `masks_from_files`: validate, binarise, resize and dilate user-given masks.
 
-Writes `proc/` (dilated, processing size: what every later stage treats as the hole) and, when
-the processing size differs from the input's, `full/` (dilated at the input's size: the pixels the
-final composite may change). `summary.json` records the hole coverage of every frame.
+Writes the dilated masks at the processing size (what every later stage treats as the hole) and,
+when the processing size differs from the input's, at the input's size (the pixels the final
+composite may change), plus a summary of the hole coverage of every frame
+(`vanish.masks.write_masks`; layout: `vanish.io.MaskFolderWriter`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 from vanish import io
 from vanish.atomic import atomic_dir
 from vanish.errors import InputError
-from vanish.masks import dilate, resize_nearest
+from vanish.masks import write_masks
 
 
 def _load_mask(sample: str, path: Path, size: tuple[int, int]) -> np.ndarray:
@@ -60,31 +60,6 @@ def mask_paths(sample: str, mask_dir: str | Path, frame_count: int) -> list[Path
     return paths
 
 
-def write_masks(masks: Iterable[np.ndarray], meta: io.ClipMeta, out: Path, dilation: int) -> dict:
-    """Dilate full-size bool masks, write `proc/`, `full/` (if resized) and return the summary."""
-    proc_size = (meta.proc_width, meta.proc_height)
-    (out / "proc").mkdir(parents=True)
-    if meta.resized:
-        (out / "full").mkdir()
-    coverage = []
-    for index, mask in enumerate(masks):
-        proc = dilate(resize_nearest(mask, proc_size), dilation)
-        io.write_mask(out / "proc" / io.frame_name(index), proc)
-        if meta.resized:
-            full = dilate(mask, dilation) | resize_nearest(proc, (meta.width, meta.height))
-            io.write_mask(out / "full" / io.frame_name(index), full)
-        coverage.append(float(proc.mean()))
-    summary = {
-        "sample": meta.sample,
-        "dilation": dilation,
-        "coverage_per_frame": coverage,
-        "coverage": float(np.mean(coverage)) if coverage else 0.0,
-        "empty": not any(coverage),
-    }
-    io.write_json(out / "summary.json", summary)
-    return summary
-
-
 def masks_from_files(
     sample: str,
     mask_dir: str | Path,
@@ -93,15 +68,9 @@ def masks_from_files(
     dilation: int = 4,
 ) -> Path:
     """Validate `mask_dir` against the clip in `frames_dir` and write the stage folder."""
-    meta = io.read_clip_meta(Path(frames_dir) / "meta.json")
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     paths = mask_paths(sample, mask_dir, meta.frame_count)
     masks = (_load_mask(sample, path, (meta.width, meta.height)) for path in paths)
     with atomic_dir(out_dir) as tmp:
         write_masks(masks, meta, tmp, dilation)
     return Path(out_dir)
-
-
-def full_masks_dir(masks_dir: str | Path) -> Path:
-    """The folder holding dilated masks at the input's own resolution."""
-    masks_dir = Path(masks_dir)
-    return masks_dir / "full" if (masks_dir / "full").is_dir() else masks_dir / "proc"

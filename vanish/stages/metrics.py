@@ -20,8 +20,7 @@ from skimage.metrics import structural_similarity
 from vanish import io
 from vanish.atomic import atomic_file
 from vanish.errors import InputError
-from vanish.stages.frames import open_clip, original_frames_dir
-from vanish.stages.masks import full_masks_dir
+from vanish.media import open_clip
 
 PSNR_CAP = 100.0
 
@@ -51,16 +50,6 @@ def telea(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return cv2.inpaint(frame, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA) if hole.any() else frame
 
 
-def runtime_from_benchmarks(benchmark_files: list[str | Path]) -> dict[str, float]:
-    """Seconds per stage from Snakemake benchmark TSVs named `{stage}.tsv`."""
-    runtime = {}
-    for path in map(Path, benchmark_files):
-        if path.is_file():
-            table = pd.read_csv(path, sep="\t")
-            runtime[path.stem] = float(table["s"].mean())
-    return runtime
-
-
 def _quality(
     sample: str,
     inpainted_dir: Path,
@@ -71,8 +60,8 @@ def _quality(
     baseline: bool,
 ) -> dict:
     results = io.list_images(inpainted_dir)
-    masked_inputs = io.list_images(original_frames_dir(frames_dir))
-    holes = io.list_images(full_masks_dir(masks_dir))
+    masked_inputs = io.list_images(io.original_frames_dir(frames_dir))
+    holes = io.list_images(io.full_masks_dir(masks_dir))
     truth_frames, width, height, _, _ = open_clip(sample, truth_path)
     per_frame, sse, values, telea_sse = [], 0.0, 0, 0.0
     count = 0
@@ -126,9 +115,9 @@ def compute_metrics(
     selection: str = "",
 ) -> Path:
     """Write `metrics.json` for one sample (`selection`: the prompt path's selection.json)."""
-    meta = io.read_clip_meta(Path(frames_dir) / "meta.json")
-    summary = io.read_json(Path(masks_dir) / "summary.json")
-    runtime = runtime_from_benchmarks(list(benchmark_files))
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
+    summary = io.read_mask_summary(masks_dir)
+    runtime = io.runtime_from_benchmarks(list(benchmark_files))
     metrics = {
         "sample": sample,
         "frames": meta.frame_count,
@@ -140,7 +129,7 @@ def compute_metrics(
         "seconds_per_frame": {k: v / meta.frame_count for k, v in runtime.items()},
     }
     if selection:
-        chosen = io.read_json(selection)
+        chosen = io.read_selection(selection)
         metrics["prompt_outcome"] = chosen.get("outcome")
         metrics["prompt_passthrough"] = bool(chosen.get("passthrough", False))
     if ground_truth:

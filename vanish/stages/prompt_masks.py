@@ -3,8 +3,8 @@
 For every frame, the boxes of the tracks chosen in `selection.json` (linearly interpolated over
 frames where the tracker lost the object) prompt SAM; the object masks are united, optionally
 extended with each object's cast shadow (`vanish.shadow`), then dilated and written by
-`vanish.stages.masks.write_masks` exactly as the file-mask path writes them (`proc/`, `full/`,
-`summary.json`), so every later stage is unchanged. A selection without tracks (no match,
+`vanish.masks.write_masks` exactly as the file-mask path writes them (same folder layout and
+summary), so every later stage is unchanged. A selection without tracks (no match,
 `passthrough` policy) gives empty masks: the video passes through unchanged.
 """
 
@@ -20,10 +20,8 @@ from tqdm import tqdm
 from vanish import io
 from vanish.atomic import atomic_dir
 from vanish.boxes import box_area, clip_box, context_box, interpolate_series, track_series
+from vanish.masks import write_masks
 from vanish.shadow import ShadowParams, extend_with_shadow
-from vanish.stages.detect import read_detections
-from vanish.stages.frames import original_frames_dir
-from vanish.stages.masks import write_masks
 
 log = logging.getLogger("vanish")
 
@@ -149,9 +147,9 @@ def masks_from_prompt(
     """Write the mask stage folder of a prompt sample."""
     options = {**DEFAULTS, **(mask_options or {})}
     frames_dir = Path(frames_dir)
-    meta = io.read_clip_meta(frames_dir / "meta.json")
-    chosen = [int(t) for t in io.read_json(selection).get("selected_tracks", [])]
-    paths = io.list_images(original_frames_dir(frames_dir))
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
+    chosen = [int(t) for t in io.read_selection(selection).get("selected_tracks", [])]
+    paths = io.list_images(io.original_frames_dir(frames_dir))
     with atomic_dir(out_dir) as tmp:
         if not chosen:
             log.info("%s: no selected object; empty masks (video passes through)", sample)
@@ -161,7 +159,7 @@ def masks_from_prompt(
         from vanish.models.runtime import select_device, weight_spec
         from vanish.models.sam import SamSegmenter
 
-        table, _ = read_detections(detections)
+        table, _ = io.read_detections(detections)
         boxes = frame_boxes(
             table,
             chosen,

@@ -4,8 +4,8 @@ Hole pixels take the flow-warped value of a neighbouring frame where the forward
 passes and the source pixel is known; what stays unfilled is recorded in `masks/`. The clip is
 processed in sub-videos of `chunk` frames with `pad` frames of context on each side, as the
 reference does, and never across a shot cut, so memory is bounded by the chunk, not the clip.
-Output: `frames/` (uint8; unfilled hole pixels hold mid-grey and are marked in `masks/`),
-`masks/` (holes left), `summary.json`.
+Output (`vanish.io`: `write_propagated`, `read_propagated`): the frames (uint8; unfilled hole
+pixels hold mid-grey), the holes left, and a summary of how much was filled.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def propagate(
     pad: int = 10,
 ) -> Path:
     """Propagate known pixels into the holes of every frame; writes the stage folder."""
-    frame_dir, mask_dir = Path(frames_dir) / "proc", Path(masks_dir) / "proc"
+    frame_dir, mask_dir = io.processing_frames_dir(frames_dir), io.processing_masks_dir(masks_dir)
     flows = io.FlowReader(flows_dir)
     count = io.count_images(frame_dir)
     filled = total = 0
@@ -85,12 +85,11 @@ def propagate(
                 forward, backward = flows.read(lo, hi - 1)
                 updated, left = propagate_window(frames, holes, forward, backward, interpolation)
                 keep = slice(keep_lo - lo, keep_hi - lo)
-                io.write_frame_folder(tmp / "frames", updated[keep], first=keep_lo)
-                _write_mask_folder(tmp / "masks", left[keep], keep_lo)
+                io.write_propagated(tmp, updated[keep], left[keep], keep_lo)
                 total += int(holes[keep].sum())
                 filled += int(holes[keep].sum() - left[keep].sum())
-        io.write_json(
-            tmp / "summary.json",
+        io.write_propagation_summary(
+            tmp,
             {
                 "hole_pixels": total,
                 "filled_pixels": filled,
@@ -99,19 +98,3 @@ def propagate(
             },
         )
     return Path(out_dir)
-
-
-def _write_mask_folder(folder: Path, masks: np.ndarray, first: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for offset, mask in enumerate(masks):
-        io.write_mask(folder / io.frame_name(first + offset), mask)
-
-
-def read_propagated(
-    propagated_dir: str | Path, start: int = 0, stop: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Frames start…stop-1 of a propagate folder and their remaining holes."""
-    folder = Path(propagated_dir)
-    return io.read_frames(folder / "frames", start, stop), io.read_masks(
-        folder / "masks", start, stop
-    )

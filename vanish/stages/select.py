@@ -22,7 +22,6 @@ import pandas as pd
 from tqdm import tqdm
 
 from vanish import io
-from vanish.atomic import atomic_file
 from vanish.boxes import context_box, crop
 from vanish.errors import InputError
 from vanish.selection import (
@@ -34,8 +33,6 @@ from vanish.selection import (
     select,
     split_prompt,
 )
-from vanish.stages.detect import read_detections
-from vanish.stages.frames import original_frames_dir
 
 log = logging.getLogger("vanish")
 
@@ -128,7 +125,7 @@ def select_objects(
         raise InputError(
             sample, detections, "the prompt is empty", "name the object(s) in the 'prompt' column"
         )
-    table, meta = read_detections(detections)
+    table, meta = io.read_detections(detections)
     infos = track_infos(table)
     short = sorted(t for t, i in infos.items() if len(i.frames) < options["min_track_frames"])
     candidates = sorted(t for t in infos if t not in short)
@@ -147,7 +144,7 @@ def select_objects(
         crops, owners = sample_crops(
             table,
             candidates,
-            original_frames_dir(frames_dir),
+            io.original_frames_dir(frames_dir),
             int(options["frames_per_track"]),
             float(options["margin"]),
         )
@@ -184,6 +181,5 @@ def select_objects(
         record["reason"] or "ok",
     )
     apply_policy(selection, options["no_match"], sample, prompt)
-    with atomic_file(out_path) as tmp:
-        io.write_json(tmp, record)
+    io.write_selection(out_path, record)
     return record

@@ -210,10 +210,10 @@ class FolderSource:
         flows_dir: str | Path,
         propagated_dir: str | Path,
     ) -> None:
-        self.frame_paths = io.list_images(Path(frames_dir) / "proc")
-        self.hole_paths = io.list_images(Path(masks_dir) / "proc")
-        self.prop_paths = io.list_images(Path(propagated_dir) / "frames")
-        self.left_paths = io.list_images(Path(propagated_dir) / "masks")
+        self.frame_paths = io.list_images(io.processing_frames_dir(frames_dir))
+        self.hole_paths = io.list_images(io.processing_masks_dir(masks_dir))
+        self.prop_paths = io.list_images(io.propagated_frames_dir(propagated_dir))
+        self.left_paths = io.list_images(io.propagated_holes_dir(propagated_dir))
         self.flows = io.FlowReader(flows_dir)
         self.num_frames = len(self.prop_paths)
         counts = {len(self.frame_paths), len(self.hole_paths), len(self.left_paths)}
