@@ -117,4 +117,4 @@ def test_planning_imports_no_model_library(tmp_path: Path) -> None:
                 workflow_command(tmp_path, "-n", "--config", *config),
                 capture_output=True, text=True, cwd=tmp_path, env=env,
             )  # fmt: skip
-            assert run.returncode == 0, run.stderr[-3000:]
+            assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]

@@ -63,7 +63,8 @@ class Sample:
 def _weight_specs(weights: tuple, weights_dir: str) -> dict[str, Any]:
     from vanish.weights import resolve_weights
 
-    return resolve_weights(dict(weights), weights_dir)
+    section = {role: value if isinstance(value, str) else dict(value) for role, value in weights}
+    return resolve_weights(section, weights_dir)
 
 
 def weight_specs(config: Config) -> dict[str, Any]:
@@ -72,8 +73,7 @@ def weight_specs(config: Config) -> dict[str, Any]:
         (role, value if isinstance(value, str) else tuple(sorted(value.items())))
         for role, value in sorted(config["weights"].items())
     )
-    specs = _weight_specs(frozen, config["weights_dir"])
-    return specs
+    return _weight_specs(frozen, config["weights_dir"])
 
 
 def used_weights(config: Config, sample: Sample) -> dict[str, str]:
