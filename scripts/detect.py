@@ -9,5 +9,6 @@ run_stage(
     sample=snakemake.wildcards.sample,
     frames_dir=snakemake.input.frames,
     out_path=snakemake.output[0],
+    weights_path=snakemake.input.weights,
     **dict(snakemake.params.items()),
 )

@@ -11,5 +11,6 @@ run_stage(
     detections=snakemake.input.detections,
     selection=snakemake.input.selection,
     out_dir=snakemake.output[0],
+    weights_path=snakemake.input.weights,
     **dict(snakemake.params.items()),
 )

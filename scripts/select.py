@@ -10,5 +10,6 @@ run_stage(
     frames_dir=snakemake.input.frames,
     detections=snakemake.input.detections,
     out_path=snakemake.output[0],
+    weights_path=snakemake.input.weights,
     **dict(snakemake.params.items()),
 )

@@ -2,7 +2,7 @@
 
 The published weights cannot be downloaded everywhere (CI, tests, offline benchmarks), yet the
 real loading path must run: these files have the published key names and shapes, deterministic
-values, and go through the same `load_checkpoint` (sha256, weights_only) as the real ones.
+values, and go through the same `load_state_dict` (sha256, weights_only) as the real ones.
 """
 
 from __future__ import annotations

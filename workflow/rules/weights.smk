@@ -1,53 +1,38 @@
-# Checkpoints of the propainter backend and of the prompt path's models: fetched from their
-# pinned URLs, verified by sha256. Included for every backend and granularity, so that
-# `snakemake --cores 1 download_weights` (or download_prompt_weights) always works.
+# Every network's weights (vanish/weights.py): one download rule per role, each fetching the file
+# (or folder) its config entry resolves to and verifying its pinned sha256. Included for every
+# backend and granularity, so that `snakemake --cores 1 download_weights` always works.
+from vanish.weights import PROPAINTER_ROLES, resolve_weights
 
-for _name, _spec in WEIGHTS.items():
+WEIGHTS = resolve_weights(config["weights"], config["weights_dir"])
+
+
+for _role, _spec in WEIGHTS.items():
 
     rule:
         name:
-            f"download_{_name}_weights"
+            f"download_{_role}_weights"
         output:
-            str(_spec.path),
+            directory(str(_spec.path)) if _spec.folder else str(_spec.path),
         log:
-            f"{RESULTS}/logs/download_{_name}_weights.log",
+            f"{RESULTS}/logs/download_{_role}_weights.log",
         localrule: True
         conda:
-            "../../envs/propainter.yaml"
+            "../../envs/core.yaml"
         params:
-            name=_name,
+            role=_spec.role,
+            name=_spec.name,
             url=_spec.url,
             sha256=_spec.sha256,
+            licence=_spec.licence,
+            folder=_spec.folder,
         script:
             "../../scripts/download_weights.py"
 
 
 rule download_weights:
     input:
-        [weight_file(name) for name in WEIGHTS],
-    localrule: True
-
-
-for _name, _spec in PROMPT_WEIGHTS.items():
-
-    rule:
-        name:
-            f"download_prompt_{_name}_weights"
-        output:
-            directory(str(_spec.path)) if _name == "grounding_dino" else str(_spec.path),
-        log:
-            f"{RESULTS}/logs/download_prompt_{_name}_weights.log",
-        localrule: True
-        params:
-            spec=_spec,
-        run:
-            from vanish.models.runtime import download
-
-            with open(log[0], "w") as handle:
-                download(params.spec, log=lambda text: print(text, file=handle, flush=True))
-
-
-rule download_prompt_weights:
-    input:
-        [prompt_weight(name) for name in (PROMPT_DETECTOR, "clip", "sam")],
+        [
+            str(WEIGHTS[role].path)
+            for role in (*PROPAINTER_ROLES, config["prompt"]["detector"], "clip", "sam")
+        ],
     localrule: True
