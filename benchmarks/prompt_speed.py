@@ -96,7 +96,6 @@ def main() -> None:
         work = Path(tmp)
         os.environ["YOLO_CONFIG_DIR"] = str(work / "ultralytics")
         from vanish.models.clip import ClipScorer
-        from vanish.models.runtime import weight_spec
         from vanish.models.sam import SamSegmenter
         from vanish.stages.detect import build_detector, detect_objects
         from vanish.stages.prompt_masks import masks_from_prompt
@@ -107,15 +106,18 @@ def main() -> None:
         phrases = [PHRASES[i % len(PHRASES)] for i in range(args.objects)]
         prompt = "; ".join(phrases)
         cpu = torch.device("cpu")
-        clip_spec = weight_spec("clip", cfg["weights"]["clip"])
-        sam_spec = weight_spec("sam", cfg["weights"]["sam"])
+        # each stage loads one file: its path and pinned sha256 (config `weights: {ROLE: ...}`)
+        detector_w, clip_w, sam_w = (
+            (cfg["weights"][role]["path"], cfg["weights"][role]["sha256"])
+            for role in (args.detector, "clip", "sam")
+        )
         loaders = {
             "detect": lambda: build_detector(
-                args.detector, phrases, cfg["weights"], "cpu", "bytetrack", cfg["yolo"],
+                args.detector, phrases, *detector_w, "cpu", "bytetrack", cfg["yolo"],
                 cfg["grounding_dino"],
             ),
-            "select": lambda: ClipScorer(cfg["clip"]["model"], clip_spec, cpu),
-            "masks": lambda: SamSegmenter(sam_spec, cpu, cfg["sam"]["model"]),
+            "select": lambda: ClipScorer(cfg["clip"]["model"], *clip_w, cpu),
+            "masks": lambda: SamSegmenter(*sam_w, cpu, cfg["sam"]["model"]),
         }  # fmt: skip
         for load in loaders.values():  # warm-up: imports and file caches, as inside the stages
             load()
@@ -124,19 +126,19 @@ def main() -> None:
         times = {
             "detect": timed(
                 lambda: detect_objects(
-                    "bench", frames, detections, prompt, args.detector, cfg["weights"], "cpu",
+                    "bench", frames, detections, prompt, args.detector, *detector_w, "cpu",
                     args.batch, "bytetrack", cfg["yolo"], cfg["grounding_dino"],
                 )
             ),
             "select": timed(
                 lambda: select_objects(
-                    "bench", frames, detections, selection, prompt, cfg["weights"], "cpu",
+                    "bench", frames, detections, selection, prompt, *clip_w, "cpu",
                     cfg["clip"], {"threshold": -1.0, "min_track_frames": 1},
                 )
             ),
             "masks": timed(
                 lambda: masks_from_prompt(
-                    "bench", frames, detections, selection, work / "masks", 4, cfg["weights"],
+                    "bench", frames, detections, selection, work / "masks", 4, *sam_w,
                     "cpu", cfg["sam"], args.batch, {"shadow": args.shadow},
                 )
             ),

@@ -1,13 +1,12 @@
-"""Snakemake adapter: fetch one checkpoint from its URL, verified against the pinned sha256."""
+"""Snakemake adapter: fetch one network's weights (file or folder), verified by sha256."""
 
-from vanish.download import download_weights
+from pathlib import Path
+
 from vanish.runner import run_stage
+from vanish.weights import WeightSpec, download
 
 run_stage(
     snakemake,
-    download_weights,
-    name=snakemake.params.name,
-    url=snakemake.params.url,
-    path=snakemake.output[0],
-    sha256=snakemake.params.sha256,
+    download,
+    spec=WeightSpec(path=Path(snakemake.output[0]), **dict(snakemake.params.items())),
 )

@@ -13,14 +13,20 @@ import torch
 from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
-from vanish.models.runtime import OFFLINE_ENV, weight_spec
+from vanish.models.runtime import OFFLINE_ENV
 from vanish.stages.detect import detect_objects
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
 from vanish.stages.prompt_masks import masks_from_prompt
 from vanish.stages.select import select_objects
 from vanish.testing.tiny import write_tiny_models
-from vanish.weights import MissingWeightsError, WeightChecksumError, WeightsError
+from vanish.weights import (
+    DOWNLOAD_COMMAND,
+    MissingWeightsError,
+    WeightChecksumError,
+    WeightsError,
+    sha256_file,
+)
 
 CPU = torch.device("cpu")
 
@@ -57,8 +63,10 @@ def clip_dir(tmp_path_factory) -> dict:
     return {"root": root, "frames": root / "frames", "mask_dir": mask_dir, "video": frames}
 
 
-def spec(tiny: dict, name: str):
-    return weight_spec(name, tiny["weights"][name])
+def pinned(tiny: dict, role: str) -> tuple[str, str]:
+    """A tiny model's `weights_path` and `weights_sha256`, as the workflow passes them."""
+    entry = tiny["weights"][role]
+    return entry["path"], entry["sha256"]
 
 
 def test_offline_environment_is_set(tiny):
@@ -72,7 +80,7 @@ def test_offline_environment_is_set(tiny):
 def test_yolo_tracks_keep_their_ids(tiny):
     from vanish.models.detector import YoloTracker
 
-    tracker = YoloTracker(spec(tiny, "yolo"), CPU, imgsz=160, max_det=3)
+    tracker = YoloTracker(*pinned(tiny, "yolo"), CPU, imgsz=160, max_det=3)
     frames = list(panning_clip(5, 64, 96))
     per_frame = tracker.track(frames[:3]) + tracker.track(frames[3:])  # two batches, one video
     assert len(per_frame) == 5
@@ -89,7 +97,7 @@ def test_grounding_dino_detects_the_phrases_and_tracks(tiny):
     from vanish.models.detector import GroundingDinoTracker
 
     tracker = GroundingDinoTracker(
-        spec(tiny, "grounding_dino"),
+        *pinned(tiny, "grounding_dino"),
         ["a dog", "red car"],
         CPU,
         box_threshold=0.0,
@@ -116,7 +124,7 @@ def test_phrase_spans_keep_unknown_words():
 def test_clip_embeddings(tiny):
     from vanish.models.clip import ClipScorer
 
-    scorer = ClipScorer(tiny["clip"]["model"], spec(tiny, "clip"), CPU, batch=2)
+    scorer = ClipScorer(tiny["clip"]["model"], *pinned(tiny, "clip"), CPU, batch=2)
     text = scorer.encode_text(["a dog", "a car"])
     images = scorer.encode_images(list(panning_clip(3, 40, 30)))
     assert text.shape == (2, 32) and images.shape == (3, 32)
@@ -127,7 +135,7 @@ def test_clip_embeddings(tiny):
 def test_sam_batches_like_single_frames(tiny):
     from vanish.models.sam import SamSegmenter
 
-    sam = SamSegmenter(spec(tiny, "sam"), CPU, model=tiny["sam"]["model"], batch=2)
+    sam = SamSegmenter(*pinned(tiny, "sam"), CPU, model=tiny["sam"]["model"], batch=2)
     frames = list(panning_clip(3, 48, 64))
     batched = sam.embed(frames)
     single = sam.embed(frames[2:])[0]
@@ -144,19 +152,30 @@ def test_sam_batches_like_single_frames(tiny):
 
 
 def test_missing_and_unpinned_weights_are_clear(tiny, tmp_path):
+    """The prompt models fail like every other network: role, file, expected path, the fix."""
+    from vanish.models.clip import ClipScorer
+    from vanish.models.detector import GroundingDinoTracker
     from vanish.models.sam import SamSegmenter
 
-    missing = weight_spec("sam", {"path": str(tmp_path / "nope.pth"), "sha256": "0" * 64})
-    with pytest.raises(MissingWeightsError, match=r"nope\.pth.*\n.*download_prompt_weights"):
-        SamSegmenter(missing, CPU, model=tiny["sam"]["model"])
-    unpinned = weight_spec("sam", {"path": tiny["weights"]["sam"]["path"], "sha256": None})
-    with pytest.raises(WeightChecksumError, match="prompt:\n    weights:"):
-        SamSegmenter(unpinned, CPU, model=tiny["sam"]["model"])
-    wrong = weight_spec("clip", {"path": tiny["weights"]["clip"]["path"], "sha256": "1" * 64})
-    from vanish.models.clip import ClipScorer
-
-    with pytest.raises(WeightChecksumError, match="mismatch"):
-        ClipScorer(tiny["clip"]["model"], wrong, CPU)
+    model = tiny["sam"]["model"]
+    missing = tmp_path / "nope.pth"
+    with pytest.raises(MissingWeightsError) as info:
+        SamSegmenter(missing, "0" * 64, CPU, model=model)
+    message = str(info.value)
+    assert "'sam'" in message and str(missing) in message and DOWNLOAD_COMMAND in message
+    sam_path, sam_sha = pinned(tiny, "sam")
+    with pytest.raises(WeightChecksumError, match=sam_sha) as info:
+        SamSegmenter(sam_path, None, CPU, model=model)
+    assert f"weights: {{sam: {{path: {sam_path}, sha256: {sam_sha}}}}}" in str(info.value)
+    clip_path, clip_sha = pinned(tiny, "clip")
+    with pytest.raises(WeightChecksumError, match="mismatch") as info:
+        ClipScorer(tiny["clip"]["model"], clip_path, "1" * 64, CPU)
+    assert "1" * 64 in str(info.value) and clip_sha in str(info.value)
+    gd_path, gd_sha = pinned(tiny, "grounding_dino")
+    with pytest.raises(MissingWeightsError, match=r"'grounding_dino'.*no-folder/config\.json"):
+        GroundingDinoTracker(tmp_path / "no-folder", gd_sha, ["a dog"], CPU)
+    with pytest.raises(WeightChecksumError, match="grounding_dino"):
+        GroundingDinoTracker(gd_path, "2" * 64, ["a dog"], CPU)
 
 
 class Payload:
@@ -174,16 +193,15 @@ def test_a_checkpoint_carrying_code_is_refused_not_run(tiny, tmp_path, name):
     from vanish.models.clip import ClipScorer
     from vanish.models.detector import YoloTracker
     from vanish.models.sam import SamSegmenter
-    from vanish.weights import sha256_file
 
     marker = tmp_path / "executed"
     path = tmp_path / f"evil-{name}.pt"
     torch.save({"model": Payload(marker), "state_dict": Payload(marker)}, path)
-    evil = weight_spec(name, {"path": str(path), "sha256": sha256_file(path)})
+    evil = (path, sha256_file(path))
     load = {
-        "yolo": lambda: YoloTracker(evil, CPU),
-        "sam": lambda: SamSegmenter(evil, CPU, model=tiny["sam"]["model"]),
-        "clip": lambda: ClipScorer(tiny["clip"]["model"], evil, CPU),
+        "yolo": lambda: YoloTracker(*evil, CPU),
+        "sam": lambda: SamSegmenter(*evil, CPU, model=tiny["sam"]["model"]),
+        "clip": lambda: ClipScorer(tiny["clip"]["model"], *evil, CPU),
     }[name]
     with pytest.raises(WeightsError):
         load()
@@ -193,14 +211,14 @@ def test_a_checkpoint_carrying_code_is_refused_not_run(tiny, tmp_path, name):
 def test_stage_files(tiny, clip_dir, tmp_path):
     """detect → select → masks_from_prompt on a resized clip: well-formed files, and the mask
     folder laid out exactly as masks_from_files lays it out."""
-    config = {"weights": tiny["weights"]}
     detections = detect_objects(
         "s1",
         clip_dir["frames"],
         tmp_path / "detections.parquet",
         prompt="a person",
         detector="yolo",
-        weights=tiny["weights"],
+        weights_path=tiny["weights"]["yolo"]["path"],
+        weights_sha256=tiny["weights"]["yolo"]["sha256"],
         device="cpu",
         batch=4,
         yolo={"imgsz": 160, "max_det": 3},
@@ -219,7 +237,8 @@ def test_stage_files(tiny, clip_dir, tmp_path):
         detections,
         tmp_path / "selection.json",
         "a person; a dog",
-        weights=config["weights"],
+        weights_path=tiny["weights"]["clip"]["path"],
+        weights_sha256=tiny["weights"]["clip"]["sha256"],
         device="cpu",
         clip=tiny["clip"],
         select_options={"threshold": -1.0, "min_track_frames": 2, "frames_per_track": 3},
@@ -238,7 +257,8 @@ def test_stage_files(tiny, clip_dir, tmp_path):
         tmp_path / "selection.json",
         tmp_path / "masks",
         dilation=2,
-        weights=config["weights"],
+        weights_path=tiny["weights"]["sam"]["path"],
+        weights_sha256=tiny["weights"]["sam"]["sha256"],
         device="cpu",
         sam=tiny["sam"],
         batch=4,
@@ -255,14 +275,14 @@ def test_stage_files(tiny, clip_dir, tmp_path):
 
 def test_no_match_gives_empty_masks_without_loading_sam(clip_dir, tmp_path):
     io.write_json(tmp_path / "selection.json", {"outcome": "no_match", "selected_tracks": []})
-    missing = {"sam": {"path": str(tmp_path / "absent.pth"), "sha256": None}}
     out = masks_from_prompt(
         "s1",
         clip_dir["frames"],
         tmp_path / "unused.parquet",
         tmp_path / "selection.json",
         tmp_path / "masks",
-        weights=missing,
+        weights_path=tmp_path / "absent.pth",
+        weights_sha256=None,
     )
     assert not io.read_masks(out / "proc").any() and not io.read_masks(out / "full").any()
     assert io.read_json(out / "summary.json")["empty"] is True

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import torch
 
-from vanish.models.runtime import verified_file
-from vanish.weights import WeightsError, WeightSpec
+import vanish.models.runtime  # noqa: F401 - offline environment before open_clip
+from vanish.weights import WeightsError, spec_for, spec_label, verified_file
 
 DEFAULT_TEMPLATES = ("a photo of {}.",)
 
@@ -46,13 +46,15 @@ class ClipScorer:
     def __init__(
         self,
         model: str,
-        weights: WeightSpec,
+        weights_path: str | Path,
+        weights_sha256: str | None,
         device: torch.device,
         templates: Sequence[str] = DEFAULT_TEMPLATES,
         batch: int = 32,
     ) -> None:
         import open_clip
 
+        weights = spec_for("clip", weights_path, weights_sha256)
         path = verified_file(weights)
         name = _architecture(model)
         root = logging.getLogger()
@@ -66,13 +68,12 @@ class ClipScorer:
             open_clip.load_checkpoint(self.model, str(path), weights_only=True)
         except pickle.UnpicklingError as error:
             raise WeightsError(
-                f"Weights '{weights.name}' ({path}) contain objects other than tensors; refusing "
+                f"{spec_label(weights)} ({path}) contain objects other than tensors; refusing "
                 f"to unpickle them (torch.load weights_only=True): {error}"
             ) from error
         except (RuntimeError, KeyError, ValueError) as error:
             raise WeightsError(
-                f"Weights '{weights.name}' ({path}) do not fit the open_clip model '{model}': "
-                f"{error}"
+                f"{spec_label(weights)} ({path}) do not fit the open_clip model '{model}': {error}"
             ) from error
         self.model.to(device).eval()
         self.tokenizer = open_clip.get_tokenizer(name)

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vanish.models.runtime import import_ultralytics, verified_file, verified_folder
-from vanish.weights import WeightsError, WeightSpec
+from vanish.models.runtime import import_ultralytics
+from vanish.weights import WeightsError, spec_for, spec_label, verified_file, verified_folder
 
 DETECTORS = ("yolo", "grounding_dino")
 TRACKERS = ("bytetrack", "botsort")
@@ -51,7 +51,8 @@ class YoloTracker:
 
     def __init__(
         self,
-        weights: WeightSpec,
+        weights_path: str | Path,
+        weights_sha256: str | None,
         device: torch.device,
         imgsz: int = 640,
         conf: float = 0.25,
@@ -62,6 +63,7 @@ class YoloTracker:
         half: bool = False,
         config_dir: str | Path | None = None,
     ) -> None:
+        weights = spec_for("yolo", weights_path, weights_sha256)
         path = verified_file(weights)
         import_ultralytics(config_dir)
         import ultralytics.utils.torch_utils as torch_utils
@@ -74,7 +76,7 @@ class YoloTracker:
             self.model = YOLO(str(path), task="detect")
         except (TypeError, ModuleNotFoundError) as error:  # safe load refused the file
             raise WeightsError(
-                f"Weights '{weights.name}' ({path}) are not a loadable ultralytics detection "
+                f"{spec_label(weights)} ({path}) are not a loadable ultralytics detection "
                 f"checkpoint with safe (weights_only) loading: {error}"
             ) from error
         self.names: dict[int, str] = {int(k): str(v) for k, v in self.model.names.items()}
@@ -136,7 +138,8 @@ class GroundingDinoTracker:
 
     def __init__(
         self,
-        weights: WeightSpec,
+        weights_path: str | Path,
+        weights_sha256: str | None,
         phrases: Sequence[str],
         device: torch.device,
         box_threshold: float = 0.3,
@@ -148,6 +151,7 @@ class GroundingDinoTracker:
     ) -> None:
         if not phrases:
             raise ValueError("Grounding DINO needs at least one phrase")
+        weights = spec_for("grounding_dino", weights_path, weights_sha256)
         folder = verified_folder(weights, GROUNDING_DINO_REQUIRED)
         from transformers import GroundingDinoForObjectDetection, GroundingDinoProcessor
 

@@ -24,7 +24,7 @@ from torch import Tensor
 from torchvision.models.optical_flow import RAFT, raft_large
 from torchvision.models.optical_flow._utils import make_coords_grid, upsample_flow
 
-from vanish.weights import load_checkpoint
+from vanish.weights import load_state_dict, spec_for
 
 KEYMAP_FILE = "raft_things_to_torchvision_keymap.tsv"
 DATAPARALLEL_PREFIX = "module."
@@ -209,7 +209,7 @@ def build_raft() -> FinalFlowRAFT:
 
 def load_raft(path: str | Path, sha256: str | None) -> FinalFlowRAFT:
     """RAFT-large from a verified checkpoint in either layout, strictly loaded, in eval mode."""
-    state_dict = convert_original_raft_state_dict(load_checkpoint(path, sha256, "raft"))
+    state_dict = convert_original_raft_state_dict(load_state_dict(spec_for("raft", path, sha256)))
     model = build_raft()
     model.load_state_dict(state_dict, strict=True)
     return model.eval()

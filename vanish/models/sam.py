@@ -2,7 +2,7 @@
 
 The network is built from its architecture parameters (the published `vit_h`, `vit_l`, `vit_b`,
 or a mapping for another image encoder, e.g. a tiny one for tests) and its weights are loaded from
-a pinned state dict with `torch.load(weights_only=True)` (`vanish.weights.load_checkpoint`), never
+a pinned state dict with `torch.load(weights_only=True)` (`vanish.weights.load_state_dict`), never
 through the package's own unrestricted `torch.load`.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from vanish.models.runtime import load_state_dict
-from vanish.weights import WeightsError, WeightSpec
+from vanish.weights import WeightsError, load_state_dict, spec_for, spec_label
 
 PRESETS: dict[str, dict] = {
     "vit_h": {"embed_dim": 1280, "depth": 32, "num_heads": 16, "global_attn": [7, 15, 23, 31]},
@@ -109,20 +109,22 @@ class SamSegmenter:
 
     def __init__(
         self,
-        weights: WeightSpec,
+        weights_path: str | Path,
+        weights_sha256: str | None,
         device: torch.device,
         model: str | Mapping[str, object] = "vit_h",
         batch: int = 4,
     ) -> None:
         from segment_anything.utils.transforms import ResizeLongestSide
 
+        weights = spec_for("sam", weights_path, weights_sha256)
         state = load_state_dict(weights)
         self.sam = build_sam(model)
         try:
             self.sam.load_state_dict(state)
         except RuntimeError as error:
             raise WeightsError(
-                f"Weights '{weights.name}' ({weights.path}) do not fit the SAM model "
+                f"{spec_label(weights)} ({weights.path}) do not fit the SAM model "
                 f"{model!r}: {error}"
             ) from error
         self.sam.to(device).eval()

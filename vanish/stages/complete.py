@@ -22,7 +22,7 @@ from vanish.device import model_placement, place
 from vanish.masks import dilate
 from vanish.models.classical import harmonic_fill
 from vanish.models.flow_completion import RecurrentFlowCompleteNet
-from vanish.weights import load_checkpoint
+from vanish.weights import load_state_dict, spec_for
 from vanish.windows import flow_completion_windows
 
 WRITE_CHUNK = 16  # flows per output file: later stages read a few flows without loading 80
@@ -58,7 +58,7 @@ def classical_complete(
 def load_flow_completion(path: str | Path, sha256: str | None) -> RecurrentFlowCompleteNet:
     """The flow completion net from a verified checkpoint, strictly loaded, in eval mode."""
     model = RecurrentFlowCompleteNet()
-    model.load_state_dict(load_checkpoint(path, sha256, "flow_completion"), strict=True)
+    model.load_state_dict(load_state_dict(spec_for("flow_completion", path, sha256)), strict=True)
     return model.eval()
 
 

@@ -27,23 +27,25 @@ log = logging.getLogger("vanish")
 def build_detector(
     detector: str,
     phrases: Sequence[str],
-    weights: Mapping | None,
+    weights_path: str | Path,
+    weights_sha256: str | None,
     device: str,
     tracker: str,
     yolo: Mapping | None = None,
     grounding_dino: Mapping | None = None,
     ultralytics_dir: str | None = None,
 ):
-    """The configured detector+tracker, loaded once for the job."""
+    """The configured detector+tracker, loaded once for the job, from the weights file (YOLO)
+    or folder (Grounding DINO) at `weights_path`, pinned by `weights_sha256`."""
     from vanish.models.detector import GroundingDinoTracker, YoloTracker
-    from vanish.models.runtime import select_device, weight_spec
+    from vanish.models.runtime import select_device
 
-    weights = weights or {}
     torch_device = select_device(device)
     if detector == "yolo":
         options = dict(yolo or {})
         return YoloTracker(
-            weight_spec("yolo", weights.get("yolo")),
+            weights_path,
+            weights_sha256,
             torch_device,
             imgsz=int(options.get("imgsz", 640)),
             conf=float(options.get("conf", 0.25)),
@@ -57,7 +59,8 @@ def build_detector(
     if detector == "grounding_dino":
         options = dict(grounding_dino or {})
         return GroundingDinoTracker(
-            weight_spec("grounding_dino", weights.get("grounding_dino")),
+            weights_path,
+            weights_sha256,
             phrases,
             torch_device,
             box_threshold=float(options.get("box_threshold", 0.3)),
@@ -76,7 +79,8 @@ def detect_objects(
     out_path: str | Path,
     prompt: str = "",
     detector: str = "yolo",
-    weights: Mapping | None = None,
+    weights_path: str | Path | None = None,
+    weights_sha256: str | None = None,
     device: str = "auto",
     batch: int = 8,
     tracker: str = "bytetrack",
@@ -84,7 +88,10 @@ def detect_objects(
     grounding_dino: Mapping | None = None,
     ultralytics_dir: str | None = None,
 ) -> Path:
-    """Detect and track objects in every frame of a clip; write `detections.parquet`."""
+    """Detect and track objects in every frame of a clip; write `detections.parquet`.
+
+    `weights_path` is the chosen detector's weights (file or folder), `weights_sha256` its pin.
+    """
     frames_dir = Path(frames_dir)
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     phrases = split_prompt(prompt)
@@ -92,10 +99,13 @@ def detect_objects(
         raise InputError(
             sample, frames_dir, "the prompt is empty", "name the object(s) in the 'prompt' column"
         )
+    if weights_path is None:
+        raise ValueError("detect_objects needs weights_path: the detector's weights")
     model = build_detector(
         detector,
         phrases,
-        weights,
+        weights_path,
+        weights_sha256,
         device,
         tracker,
         yolo,

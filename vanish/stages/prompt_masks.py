@@ -138,13 +138,18 @@ def masks_from_prompt(
     selection: str | Path,
     out_dir: str | Path,
     dilation: int = 4,
-    weights: Mapping | None = None,
+    weights_path: str | Path | None = None,
+    weights_sha256: str | None = None,
     device: str = "auto",
     sam: Mapping | None = None,
     batch: int = 4,
     mask_options: Mapping | None = None,
 ) -> Path:
-    """Write the mask stage folder of a prompt sample."""
+    """Write the mask stage folder of a prompt sample.
+
+    `weights_path`/`weights_sha256`: the SAM weights file and its pin (loaded only when some
+    track is selected).
+    """
     options = {**DEFAULTS, **(mask_options or {})}
     frames_dir = Path(frames_dir)
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
@@ -156,9 +161,11 @@ def masks_from_prompt(
             empty = (np.zeros((meta.height, meta.width), bool) for _ in paths)
             write_masks(empty, meta, tmp, dilation)
             return Path(out_dir)
-        from vanish.models.runtime import select_device, weight_spec
+        from vanish.models.runtime import select_device
         from vanish.models.sam import SamSegmenter
 
+        if weights_path is None:
+            raise ValueError("masks_from_prompt needs weights_path: the SAM weights")
         table, _ = io.read_detections(detections)
         boxes = frame_boxes(
             table,
@@ -171,7 +178,8 @@ def masks_from_prompt(
         )
         sam = dict(sam or {})
         segmenter = SamSegmenter(
-            weight_spec("sam", (weights or {}).get("sam")),
+            weights_path,
+            weights_sha256,
             select_device(device),
             model=sam.get("model", "vit_h"),
             batch=int(sam.get("batch", batch)),

@@ -112,12 +112,17 @@ def select_objects(
     detections: str | Path,
     out_path: str | Path,
     prompt: str,
-    weights: Mapping | None = None,
+    weights_path: str | Path | None = None,
+    weights_sha256: str | None = None,
     device: str = "auto",
     clip: Mapping | None = None,
     select_options: Mapping | None = None,
 ) -> dict:
-    """Score every track against the prompt, choose, apply the no-match policy, write JSON."""
+    """Score every track against the prompt, choose, apply the no-match policy, write JSON.
+
+    `weights_path`/`weights_sha256`: the open_clip weights file and its pin (loaded only when
+    some track is long enough to score).
+    """
     options = {**DEFAULTS, **(select_options or {})}
     clip = dict(clip or {})
     phrases = split_prompt(prompt)
@@ -132,11 +137,14 @@ def select_objects(
     scores: dict[int, np.ndarray] = {}
     if candidates:
         from vanish.models.clip import DEFAULT_TEMPLATES, ClipScorer
-        from vanish.models.runtime import select_device, weight_spec
+        from vanish.models.runtime import select_device
 
+        if weights_path is None:
+            raise ValueError("select_objects needs weights_path: the open_clip weights")
         scorer = ClipScorer(
             str(clip.get("model", "ViT-B-32")),
-            weight_spec("clip", (weights or {}).get("clip")),
+            weights_path,
+            weights_sha256,
             select_device(device),
             templates=clip.get("templates") or DEFAULT_TEMPLATES,
             batch=int(clip.get("batch", 32)),

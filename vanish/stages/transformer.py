@@ -28,7 +28,7 @@ from vanish.composite import Compositor
 from vanish.convert import flows_to_tensor, frames_to_tensor, masks_to_tensor
 from vanish.device import model_placement, place
 from vanish.models.propainter import InpaintGenerator
-from vanish.weights import load_checkpoint
+from vanish.weights import load_state_dict, spec_for
 from vanish.windows import generator_windows, release_schedule
 
 
@@ -64,7 +64,7 @@ class ClipSource(Protocol):
 def load_generator(path: str | Path, sha256: str | None) -> InpaintGenerator:
     """The generator from a verified checkpoint, strictly loaded, in eval mode."""
     model = InpaintGenerator()
-    model.load_state_dict(load_checkpoint(path, sha256, "propainter"), strict=True)
+    model.load_state_dict(load_state_dict(spec_for("propainter", path, sha256)), strict=True)
     return model.eval()
 
 

@@ -2,7 +2,7 @@
 
 The published weights cannot be downloaded everywhere (CI, tests, offline benchmarks), yet the
 real loading path must run: these files have the published key names and shapes, deterministic
-values, and go through the same `load_checkpoint` (sha256, weights_only) as the real ones.
+values, and go through the same `load_state_dict` (sha256, weights_only) as the real ones.
 
 The manifests are the repository's `tests/data/reference/*.tsv` (found relative to this file, so
 a source checkout is needed: the editable install of `make install`, as tests and benchmarks use).

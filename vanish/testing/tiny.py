@@ -2,8 +2,9 @@
 
 For tests, benchmarks and dry runs without the published weights: a YOLOv8n built from its YAML
 (saved as an ultralytics checkpoint), a small open_clip config, SAM with a tiny image encoder and
-a tiny Grounding DINO. `write_tiny_models` returns the `prompt:` config section that loads them
-through the real loading code (pinned by sha256 like any other file).
+a tiny Grounding DINO. `write_tiny_models` returns their `weights:` entries (`{path, sha256}`, the
+config's form for an own file) and the prompt settings that fit them, so that they load through the
+real loading code (pinned by sha256 like any other file).
 """
 
 from __future__ import annotations
@@ -152,12 +153,14 @@ def write_grounding_dino(folder: Path, tiny: bool = True) -> Path:
 
 
 def pinned(path: Path, hashed: Path | None = None) -> dict[str, str]:
-    """A `prompt.weights` entry: the path and the sha256 of `hashed` (default: the path)."""
+    """A config `weights:` entry for an own file: the path and the sha256 of `hashed` (default:
+    the path; a model folder is pinned by its weights file)."""
     return {"path": str(path), "sha256": sha256_file(hashed or path)}
 
 
 def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
-    """Write every tiny model under `folder`; return the matching `prompt:` config section."""
+    """Write every tiny model under `folder`; return `weights` (role -> {path, sha256}, for the
+    config's top-level `weights:`) and the `prompt:` settings that fit them (clip, sam, yolo)."""
     folder = Path(folder)
     yolo = write_yolo(folder / "tiny-yolo.pt")
     clip_model, clip_weights = write_clip(folder / "clip")
