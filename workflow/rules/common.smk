@@ -102,3 +102,49 @@ TARGETS = [
     for name, output in table.shared_outputs(BACKEND).items()
     if name in table.TARGETS
 ]
+
+
+# Granularity stage (stages.smk): one rule per stage table entry.
+def stage_inputs(stage):
+    """The files a stage's job reads for one sample (upstream outputs, inputs, checkpoints)."""
+    return lambda wildcards: plan.input_files(stage, config, bound_sample(wildcards.sample))
+
+
+def stage_call(stage):
+    """The keyword arguments of the stage's function for one sample."""
+    return lambda wildcards: plan.stage_call(stage, config, bound_sample(wildcards.sample))
+
+
+def stage_samples(stage):
+    """The samples a stage applies to, as a wildcard pattern."""
+    if stage.masks is None:
+        return SAMPLE_ID.pattern.strip("^$")
+    return sample_pattern(SAMPLES_BY_MASKS[stage.masks])
+
+
+# Granularity video (video.smk): one job per video.
+def video_inputs(wildcards):
+    """The sample's own files and the checkpoints its stages load."""
+    sample = bound_sample(wildcards.sample)
+    files = {key: sample.row[key] for key in plan.INPUT_COLUMNS if sample.row[key]}
+    return {**files, **plan.used_weights(config, sample)}
+
+
+def video_calls(wildcards):
+    """Every stage's function and arguments for this video, in table order."""
+    return plan.video_calls(config, bound_sample(wildcards.sample))
+
+
+def video_stages(wildcards):
+    """The stages this video runs."""
+    return table.stages_for(BACKEND, bound_sample(wildcards.sample).masks)
+
+
+def video_gpu(wildcards):
+    """1 where a stage of the video runs a model on a GPU (propainter backend, prompt path)."""
+    return int(any(stage.gpu for stage in video_stages(wildcards)))
+
+
+def video_mem_mb(wildcards, attempt):
+    """The widest stage's memory, more on each retry."""
+    return max(stage.mem_mb for stage in video_stages(wildcards)) * attempt

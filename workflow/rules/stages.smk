@@ -5,23 +5,6 @@
 # same arguments a video job uses. List them with `snakemake --list-rules`.
 
 
-def stage_inputs(stage):
-    """The files a stage's job reads for one sample (upstream outputs, inputs, checkpoints)."""
-    return lambda wildcards: plan.input_files(stage, config, bound_sample(wildcards.sample))
-
-
-def stage_call(stage):
-    """The keyword arguments of the stage's function for one sample."""
-    return lambda wildcards: plan.stage_call(stage, config, bound_sample(wildcards.sample))
-
-
-def stage_samples(stage):
-    """The samples a stage applies to, as a wildcard pattern."""
-    if stage.masks is None:
-        return SAMPLE_ID.pattern.strip("^$")
-    return sample_pattern(SAMPLES_BY_MASKS[stage.masks])
-
-
 for _stage in table.stages_in_use(BACKEND):
 
     rule:

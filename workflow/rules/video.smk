@@ -6,33 +6,7 @@
 # sample's job also writes its detections and selection, undeclared, because a rule's outputs
 # cannot depend on the sample, and telling the two kinds apart by a wildcard constraint listing
 # every sample makes Snakemake's planning quadratic in the number of samples.
-
-
-def video_inputs(wildcards):
-    """The sample's own files and the checkpoints its stages load."""
-    sample = bound_sample(wildcards.sample)
-    files = {key: sample.row[key] for key in plan.INPUT_COLUMNS if sample.row[key]}
-    return {**files, **plan.used_weights(config, sample)}
-
-
-def video_calls(wildcards):
-    """Every stage's function and arguments for this video, in table order."""
-    return plan.video_calls(config, bound_sample(wildcards.sample))
-
-
-def video_stages(wildcards):
-    """The stages this video runs."""
-    return table.stages_for(BACKEND, bound_sample(wildcards.sample).masks)
-
-
-def video_gpu(wildcards):
-    """1 where a stage of the video runs a model on a GPU (propainter backend, prompt path)."""
-    return int(any(stage.gpu for stage in video_stages(wildcards)))
-
-
-def video_mem_mb(wildcards, attempt):
-    """The widest stage's memory, more on each retry."""
-    return max(stage.mem_mb for stage in video_stages(wildcards)) * attempt
+# Its inputs, parameters and resources come from the helpers at the end of common.smk.
 
 
 rule video:
