@@ -86,7 +86,7 @@ def project() -> types.SimpleNamespace:
     from vanish.device import configure_cuda, place
     from vanish.models.propagation import image_propagation
     from vanish.models.raft import chunk_bounds, chunk_length_for_width, load_raft
-    from vanish.models.rule_checkpoints import write_rule_checkpoints
+    from vanish.testing.rule_checkpoints import write_rule_checkpoints
     from vanish.stages.complete import complete_flows, complete_window, load_flow_completion
     from vanish.stages.flows import raft_chunk_flows
     from vanish.stages.propagate import sub_videos
@@ -144,7 +144,7 @@ def place_model(model: torch.nn.Module, device: torch.device, precision: str) ->
 
 def tiny_prompt_configs() -> tuple[dict, dict]:
     """(SAM encoder config, open_clip config) of the test models, for the smoke run."""
-    from vanish.models.tiny import TINY_CLIP, TINY_SAM
+    from vanish.testing.tiny import TINY_CLIP, TINY_SAM
 
     return dict(TINY_SAM), dict(TINY_CLIP)
 
@@ -171,12 +171,11 @@ def sam_segmenter(model: str | dict, device: torch.device, batch: int):
 def clip_scorer(config: str | dict, folder: Path, device: torch.device, batch: int):
     """The project's ClipScorer with random weights, through its real (pinned-file) loading."""
     from vanish.models.clip import ClipScorer
-    from vanish.models.tiny import write_clip
-    from vanish.weights import WeightSpec, sha256_file
+    from vanish.testing.tiny import write_clip
+    from vanish.weights import sha256_file
 
     architecture, weights = write_clip(folder, config)
-    spec = WeightSpec("clip", weights, sha256_file(weights), None)
-    return ClipScorer(architecture, spec, device, batch=batch)
+    return ClipScorer(architecture, weights, sha256_file(weights), device, batch=batch)
 
 
 # --------------------------------------------------------------------------------------------
