@@ -15,7 +15,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import deform_conv2d
+
+from vanish.models.ops import modulated_deform_conv
 
 FEAT_CHANNELS = 128
 DEFORM_GROUPS = 16
@@ -106,15 +107,8 @@ class _SecondOrderDeformAlign(nn.Module):
         out = self.conv_offset(condition)
         offset_1, offset_2, modulation = torch.chunk(out, 3, dim=1)
         offset = MAX_OFFSET * torch.tanh(torch.cat((offset_1, offset_2), dim=1))
-        return deform_conv2d(
-            previous,
-            offset,
-            self.weight,
-            self.bias,
-            stride=1,
-            padding=1,
-            dilation=1,
-            mask=torch.sigmoid(modulation),
+        return modulated_deform_conv(
+            previous, offset, self.weight, self.bias, torch.sigmoid(modulation), padding=1
         )
 
 

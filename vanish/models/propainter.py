@@ -15,8 +15,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import deform_conv2d
 
+from vanish.models.ops import modulated_deform_conv
 from vanish.models.propagation import fb_consistency, image_propagation, warp
 
 FEAT_CHANNELS = 128
@@ -143,8 +143,8 @@ class DeformableAlignment(nn.Module):
         offset = MAX_RESIDUE * torch.tanh(torch.cat((o1, o2), dim=1))
         # DCN offsets are (Δy, Δx) per tap: tile the flow with its channels swapped to (v, u).
         offset = offset + flow.flip(1).repeat(1, offset.shape[1] // 2, 1, 1)
-        return deform_conv2d(
-            x, offset, self.weight, self.bias, padding=1, mask=torch.sigmoid(modulation)
+        return modulated_deform_conv(
+            x, offset, self.weight, self.bias, torch.sigmoid(modulation), padding=1
         )
 
 
