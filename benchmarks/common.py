@@ -7,20 +7,26 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
 
+from vanish.config import default_config
 from vanish.demo import build_demo_clip
-from vanish.stages.complete import classical_complete
-from vanish.stages.fill import classical_fill
-from vanish.stages.flows import classical_flows
-from vanish.stages.frames import extract_frames
-from vanish.stages.masks import masks_from_files
-from vanish.stages.metrics import compute_metrics
-from vanish.stages.propagate import propagate
+from vanish.table import BY_NAME, stage_options
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def options(rule: str, backend: str | None = None, **changes: Any) -> dict[str, Any]:
+    """The keyword options the workflow passes the stage `rule` under the default config (every
+    setting at its schema default; `backend`: the rule's own, else the schema's), with `changes`
+    replacing some."""
+    stage = BY_NAME[rule]
+    config = default_config()
+    config["backend"] = backend or stage.backend or config["backend"]
+    return {**stage_options(stage, config), **changes}
 
 
 def demo_clips() -> dict[str, dict]:
@@ -60,7 +66,15 @@ def build_clip(name: str, spec: dict, folder: Path) -> Path:
 
 
 def run_classical(name: str, clip_dir: Path, work: Path, metrics: bool = True) -> dict[str, float]:
-    """The classical stage chain on one clip; returns seconds per stage."""
+    """The classical stage chain on one clip, at the default config; returns seconds per stage."""
+    from vanish.stages.complete import classical_complete
+    from vanish.stages.fill import classical_fill
+    from vanish.stages.flows import classical_flows
+    from vanish.stages.frames import extract_frames
+    from vanish.stages.masks import masks_from_files
+    from vanish.stages.metrics import compute_metrics
+    from vanish.stages.propagate import propagate
+
     times: dict[str, float] = {}
     frames, masks = work / "frames", work / "masks"
     flows, completed, prop, out = (
@@ -69,18 +83,41 @@ def run_classical(name: str, clip_dir: Path, work: Path, metrics: bool = True) -
         work / "propagated",
         work / "inpainted",
     )
-    timed(times, "frames", lambda: extract_frames(name, clip_dir / "video.mp4", frames))
-    timed(times, "masks", lambda: masks_from_files(name, clip_dir / "masks", frames, masks))
-    timed(times, "flows", lambda: classical_flows(frames, masks, flows))
+    video, mask_input = clip_dir / "video.mp4", clip_dir / "masks"
+    timed(times, "frames", lambda: extract_frames(name, video, frames, **options("frames")))
+    timed(
+        times,
+        "masks",
+        lambda: masks_from_files(name, mask_input, frames, masks, **options("masks_from_files")),
+    )
+    timed(
+        times, "flows", lambda: classical_flows(frames, masks, flows, **options("flows_classical"))
+    )
     timed(times, "complete", lambda: classical_complete(flows, masks, completed))
-    timed(times, "propagate", lambda: propagate(frames, masks, completed, prop, "bilinear"))
-    timed(times, "fill", lambda: classical_fill(frames, masks, completed, prop, out))
+    timed(
+        times,
+        "propagate",
+        lambda: propagate(frames, masks, completed, prop, **options("propagate")),
+    )
+    timed(
+        times,
+        "fill",
+        lambda: classical_fill(frames, masks, completed, prop, out, **options("fill_classical")),
+    )
     if metrics:
         timed(
             times,
             "metrics",
             lambda: compute_metrics(
-                name, out, frames, masks, work / "metrics.json", str(clip_dir / "video.mp4")
+                name,
+                out,
+                frames,
+                masks,
+                work / "metrics.json",
+                str(video),
+                benchmark_files=[],
+                selection="",
+                **options("metrics"),
             ),
         )
     return times

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import options  # noqa: E402
 
 SIZE = (432, 240)
 PHRASES = ("person", "dog", "car", "bike", "ball", "tree")
@@ -44,12 +45,13 @@ def make_clip(folder: Path, count: int) -> Path:
     frames = [resize_rgb(f, SIZE) for f in decode_frames(source, probe_video(source))]
     cycle = frames + frames[-2:0:-1]
     io.write_frame_folder(folder / "video", [cycle[i % len(cycle)] for i in range(count)])
-    extract_frames("bench", folder / "video", folder / "frames")
+    extract_frames("bench", folder / "video", folder / "frames", **options("frames"))
     return folder / "frames"
 
 
 def build_models(folder: Path, args: argparse.Namespace) -> dict:
-    """Random-weight models of the preset and the `prompt:` config section that loads them."""
+    """Random-weight models of the preset, their `weights:` entries and the `prompt:` settings
+    that fit them (the rest of each section at its schema default)."""
     from vanish.testing import tiny
 
     published = args.preset == "published"
@@ -111,10 +113,32 @@ def main() -> None:
             (cfg["weights"][role]["path"], cfg["weights"][role]["sha256"])
             for role in (args.detector, "clip", "sam")
         )
+        # each stage's options as the workflow binds them: schema defaults, these models, the CPU
+        detect = options(
+            "detect",
+            detector=args.detector,
+            device="cpu",
+            batch=args.batch,
+            ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
+        )
+        detect.update(
+            yolo={**detect["yolo"], **cfg["yolo"]},
+            grounding_dino={**detect["grounding_dino"], **cfg["grounding_dino"]},
+        )
+        select = options("select", device="cpu")
+        select.update(
+            clip={**select["clip"], **cfg["clip"]},
+            select_options={**select["select_options"], "threshold": -1.0, "min_track_frames": 1},
+        )
+        masks = options("masks_from_prompt", device="cpu", batch=cfg["sam"]["batch"])
+        masks.update(
+            sam={**masks["sam"], **cfg["sam"]},
+            mask_options={**masks["mask_options"], "shadow": args.shadow},
+        )
         loaders = {
             "detect": lambda: build_detector(
-                args.detector, phrases, *detector_w, "cpu", "bytetrack", cfg["yolo"],
-                cfg["grounding_dino"],
+                args.detector, phrases, *detector_w, detect["device"], detect["tracker"],
+                detect["yolo"], detect["grounding_dino"], detect["ultralytics_dir"],
             ),
             "select": lambda: ClipScorer(cfg["clip"]["model"], *clip_w, cpu),
             "masks": lambda: SamSegmenter(*sam_w, cpu, cfg["sam"]["model"]),
@@ -126,20 +150,19 @@ def main() -> None:
         times = {
             "detect": timed(
                 lambda: detect_objects(
-                    "bench", frames, detections, prompt, args.detector, *detector_w, "cpu",
-                    args.batch, "bytetrack", cfg["yolo"], cfg["grounding_dino"],
+                    "bench", frames, detections, prompt, weights_path=detector_w[0],
+                    weights_sha256=detector_w[1], **detect,
                 )
             ),
             "select": timed(
                 lambda: select_objects(
-                    "bench", frames, detections, selection, prompt, *clip_w, "cpu",
-                    cfg["clip"], {"threshold": -1.0, "min_track_frames": 1},
+                    "bench", frames, detections, selection, prompt, *clip_w, **select
                 )
             ),
             "masks": timed(
                 lambda: masks_from_prompt(
-                    "bench", frames, detections, selection, work / "masks", 4, *sam_w,
-                    "cpu", cfg["sam"], args.batch, {"shadow": args.shadow},
+                    "bench", frames, detections, selection, work / "masks",
+                    weights_path=sam_w[0], weights_sha256=sam_w[1], **masks,
                 )
             ),
         }  # fmt: skip

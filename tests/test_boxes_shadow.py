@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic import options
 
 from vanish import io
 from vanish.boxes import (
@@ -18,7 +19,10 @@ from vanish.boxes import (
 )
 from vanish.masks import dilate, write_masks
 from vanish.shadow import ShadowParams, extend_with_shadow, shadow_candidate
-from vanish.stages.prompt_masks import DEFAULTS, frame_boxes, object_masks
+from vanish.stages.prompt_masks import frame_boxes, object_masks
+
+# the `prompt.masks` section at its schema defaults
+DEFAULTS = options("masks_from_prompt")["mask_options"]
 
 # --- boxes -------------------------------------------------------------------------------------
 
@@ -51,7 +55,7 @@ def test_frame_boxes_interpolate_and_clip_per_frame():
         (2, 9, "cat", 15, 0.8, 0, 0, 5, 5),  # not selected
     ]
     table = pd.DataFrame(rows, columns=list(io.DETECTION_COLUMNS)).astype(io.DETECTION_COLUMNS)
-    boxes = frame_boxes(table, [1, 2], 5, width=64, height=48)
+    boxes = frame_boxes(table, [1, 2], 5, 64, 48, DEFAULTS["max_gap"], DEFAULTS["extend"])
     np.testing.assert_allclose(boxes[0], [[0, 0, 10, 10]])
     np.testing.assert_allclose(boxes[1], [[5, 0, 20, 10]])  # the dog's box is below the image
     np.testing.assert_allclose(boxes[2], [[15, 0, 30, 10]])

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+from synthetic import (
+    moving_box_masks,
+    options,
+    panning_clip,
+    write_clip_folder,
+    write_mask_folder,
+)
 
 from vanish import io
 from vanish.composite import composite
@@ -22,7 +28,9 @@ def test_keyframe_fill_leaves_no_hole_and_keeps_known_pixels():
     holes[:, 8:20, 10:30] = True  # static hole over a panning view
     forward = np.zeros((4, 2, 32, 48), np.float32)
     forward[:, 0], forward[:, 1] = -2, -1
-    result = keyframe_fill(np.where(holes[..., None], 0, frames), holes, forward, -forward)
+    result = keyframe_fill(
+        np.where(holes[..., None], 0, frames), holes, forward, -forward, **options("fill_classical")
+    )
     np.testing.assert_array_equal(result[~holes], frames[~holes])
     assert result.shape == frames.shape
 
@@ -32,7 +40,9 @@ def test_keyframe_fill_propagates_the_keyframe_in_time():
     holes = np.zeros((4, 32, 48), bool)
     holes[:, 10:20, 10:20] = True
     zero = np.zeros((3, 2, 32, 48), np.float32)
-    result = keyframe_fill(np.where(holes[..., None], 0, frames), holes, zero, zero)
+    result = keyframe_fill(
+        np.where(holes[..., None], 0, frames), holes, zero, zero, **options("fill_classical")
+    )
     # One spatial fill, copied to every frame: the fill does not flicker.
     for t in range(1, 4):
         np.testing.assert_array_equal(result[t], result[0])
@@ -52,13 +62,24 @@ def test_classical_stages_end_to_end(tmp_path):
     frames = panning_clip(12, 98, 130)
     masks = moving_box_masks(12, 98, 130, speed=4)
     video = write_clip_folder(tmp_path / "in", frames)
-    frames_dir = extract_frames("e2e", video, tmp_path / "frames")
+    frames_dir = extract_frames("e2e", video, tmp_path / "frames", **options("frames"))
     mask_folder = write_mask_folder(tmp_path / "m", masks)
-    masks_dir = masks_from_files("e2e", mask_folder, frames_dir, tmp_path / "masks")
-    flows = classical_flows(frames_dir, masks_dir, tmp_path / "flows")
+    masks_dir = masks_from_files(
+        "e2e", mask_folder, frames_dir, tmp_path / "masks", **options("masks_from_files")
+    )
+    flows = classical_flows(frames_dir, masks_dir, tmp_path / "flows", **options("flows_classical"))
     completed = classical_complete(flows, masks_dir, tmp_path / "completed")
-    propagated = propagate(frames_dir, masks_dir, completed, tmp_path / "prop", "bilinear")
-    out = classical_fill(frames_dir, masks_dir, completed, propagated, tmp_path / "inpainted")
+    propagated = propagate(
+        frames_dir, masks_dir, completed, tmp_path / "prop", **options("propagate")
+    )
+    out = classical_fill(
+        frames_dir,
+        masks_dir,
+        completed,
+        propagated,
+        tmp_path / "inpainted",
+        **options("fill_classical"),
+    )
     result, full = io.read_frames(out), io.read_masks(masks_dir / "full")
     assert result.shape == frames.shape
     np.testing.assert_array_equal(result[~full], frames[~full])

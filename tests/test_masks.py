@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synthetic import panning_clip, write_clip_folder, write_mask_folder
+from synthetic import options, panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
 from vanish.errors import InputError
@@ -28,7 +28,7 @@ def test_dilation_zero_keeps_any_nonzero_pixel():
 
 def test_masks_are_dilated_and_summarised(clip_on_disk):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames")
+    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
     out = masks_from_files("s", clip_on_disk["mask_dir"], frames, tmp / "masks", dilation=2)
     written = io.read_masks(out / "proc")
     expected = np.stack([dilate(m, 2) for m in clip_on_disk["masks"]])
@@ -40,7 +40,7 @@ def test_masks_are_dilated_and_summarised(clip_on_disk):
 
 def test_single_mask_applies_to_every_frame(clip_on_disk):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames")
+    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
     single = write_mask_folder(tmp / "one", clip_on_disk["masks"][:1])
     out = masks_from_files("s", single, frames, tmp / "masks", dilation=0)
     written = io.read_masks(out / "proc")
@@ -49,38 +49,37 @@ def test_single_mask_applies_to_every_frame(clip_on_disk):
 
 def test_empty_masks_are_reported(clip_on_disk):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames")
+    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
     empty = write_mask_folder(tmp / "empty", np.zeros((6, 48, 64), bool))
-    out = masks_from_files("s", empty, frames, tmp / "masks")
+    out = masks_from_files("s", empty, frames, tmp / "masks", **options("masks_from_files"))
     assert io.read_json(out / "summary.json")["empty"] is True
 
 
 @pytest.mark.parametrize("count", [4, 7])
 def test_mask_count_must_match_frames(clip_on_disk, count):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames")
+    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
     masks = write_mask_folder(tmp / "wrong", np.zeros((count, 48, 64), bool))
     with pytest.raises(InputError, match=rf"sample 's': {count} mask images for 6 frames.*wrong"):
-        masks_from_files("s", masks, frames, tmp / "masks")
+        masks_from_files("s", masks, frames, tmp / "masks", **options("masks_from_files"))
     assert not (tmp / "masks").exists()
 
 
 def test_mask_size_must_match_frames(clip_on_disk):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames")
+    frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
     masks = write_mask_folder(tmp / "small", np.zeros((6, 24, 32), bool))
     with pytest.raises(InputError, match=r"mask size 32x24 differs from the frames' 64x48.*00000"):
-        masks_from_files("s", masks, frames, tmp / "masks")
+        masks_from_files("s", masks, frames, tmp / "masks", **options("masks_from_files"))
 
 
 def test_resized_clip_gets_full_resolution_masks(tmp_path):
-    frames = extract_frames(
-        "r", write_clip_folder(tmp_path / "in", panning_clip(2, 50, 66)), tmp_path / "f"
-    )
+    folder = write_clip_folder(tmp_path / "in", panning_clip(2, 50, 66))
+    frames = extract_frames("r", folder, tmp_path / "f", **options("frames"))
     source = np.zeros((2, 50, 66), bool)
     source[:, 49, 65] = True  # a pixel outside the processing crop
     out = masks_from_files(
-        "r", write_mask_folder(tmp_path / "m", source), frames, tmp_path / "masks", 1
+        "r", write_mask_folder(tmp_path / "m", source), frames, tmp_path / "masks", dilation=1
     )
     full = io.read_masks(out / "full")
     assert full.shape == (2, 50, 66) and full[:, 49, 65].all()

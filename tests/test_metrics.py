@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic import panning_clip, write_clip_folder, write_mask_folder
+from synthetic import options, panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
 from vanish.stages.frames import extract_frames
@@ -56,10 +56,20 @@ def test_runtime_reads_snakemake_benchmarks(tmp_path):
 
 def test_metrics_of_an_untouched_clip(clip_on_disk):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("m", clip_on_disk["video"], tmp / "frames")
-    masks = masks_from_files("m", clip_on_disk["mask_dir"], frames, tmp / "masks")
+    frames = extract_frames("m", clip_on_disk["video"], tmp / "frames", **options("frames"))
+    masks = masks_from_files(
+        "m", clip_on_disk["mask_dir"], frames, tmp / "masks", **options("masks_from_files")
+    )
     out = compute_metrics(
-        "m", frames / "proc", frames, masks, tmp / "metrics.json", str(clip_on_disk["video"])
+        "m",
+        frames / "proc",
+        frames,
+        masks,
+        tmp / "metrics.json",
+        str(clip_on_disk["video"]),
+        benchmark_files=[],
+        selection="",
+        **options("metrics"),
     )
     metrics = io.read_json(out)
     assert metrics["psnr"] == 100.0 and metrics["hole_psnr"] == 100.0
@@ -69,11 +79,23 @@ def test_metrics_of_an_untouched_clip(clip_on_disk):
 
 def test_ground_truth_frame_count_must_match(clip_on_disk):
     tmp = clip_on_disk["tmp"]
-    frames = extract_frames("m", clip_on_disk["video"], tmp / "frames")
-    masks = masks_from_files("m", clip_on_disk["mask_dir"], frames, tmp / "masks")
+    frames = extract_frames("m", clip_on_disk["video"], tmp / "frames", **options("frames"))
+    masks = masks_from_files(
+        "m", clip_on_disk["mask_dir"], frames, tmp / "masks", **options("masks_from_files")
+    )
     short = write_clip_folder(tmp / "short", clip_on_disk["frames"][:4])
     with pytest.raises(Exception, match=r"sample 'm': ground truth has 4 frames, the video 6"):
-        compute_metrics("m", frames / "proc", frames, masks, tmp / "metrics.json", str(short))
+        compute_metrics(
+            "m",
+            frames / "proc",
+            frames,
+            masks,
+            tmp / "metrics.json",
+            str(short),
+            benchmark_files=[],
+            selection="",
+            **options("metrics"),
+        )
 
 
 def test_aggregate_has_one_row_per_sample(tmp_path):

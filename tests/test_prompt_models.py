@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+from synthetic import (
+    moving_box_masks,
+    options,
+    panning_clip,
+    write_clip_folder,
+    write_mask_folder,
+)
 
 from vanish import io
 from vanish.models.runtime import OFFLINE_ENV
@@ -59,7 +65,7 @@ def clip_dir(tmp_path_factory) -> dict:
     masks = moving_box_masks(6, 64, 96)
     video = write_clip_folder(root / "video", frames)
     mask_dir = write_mask_folder(root / "masks_in", masks)
-    extract_frames("s1", video, root / "frames", max_side=48)
+    extract_frames("s1", video, root / "frames", **options("frames", max_side=48))
     return {"root": root, "frames": root / "frames", "mask_dir": mask_dir, "video": frames}
 
 
@@ -216,13 +222,16 @@ def test_stage_files(tiny, clip_dir, tmp_path):
         clip_dir["frames"],
         tmp_path / "detections.parquet",
         prompt="a person",
-        detector="yolo",
         weights_path=tiny["weights"]["yolo"]["path"],
         weights_sha256=tiny["weights"]["yolo"]["sha256"],
-        device="cpu",
-        batch=4,
-        yolo={"imgsz": 160, "max_det": 3},
-        ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
+        **options(
+            "detect",
+            detector="yolo",
+            device="cpu",
+            batch=4,
+            yolo={"imgsz": 160, "max_det": 3},
+            ultralytics_dir=os.environ["YOLO_CONFIG_DIR"],
+        ),
     )
     table, meta = io.read_detections(detections)
     assert list(table.columns) == list(io.DETECTION_COLUMNS)
@@ -239,9 +248,12 @@ def test_stage_files(tiny, clip_dir, tmp_path):
         "a person; a dog",
         weights_path=tiny["weights"]["clip"]["path"],
         weights_sha256=tiny["weights"]["clip"]["sha256"],
-        device="cpu",
-        clip=tiny["clip"],
-        select_options={"threshold": -1.0, "min_track_frames": 2, "frames_per_track": 3},
+        **options(
+            "select",
+            device="cpu",
+            clip=tiny["clip"],
+            select_options={"threshold": -1.0, "min_track_frames": 2, "frames_per_track": 3},
+        ),
     )
     saved = io.read_json(tmp_path / "selection.json")
     assert saved["outcome"] == "selected" and len(saved["selected_tracks"]) >= 2
@@ -256,15 +268,24 @@ def test_stage_files(tiny, clip_dir, tmp_path):
         detections,
         tmp_path / "selection.json",
         tmp_path / "masks",
-        dilation=2,
         weights_path=tiny["weights"]["sam"]["path"],
         weights_sha256=tiny["weights"]["sam"]["sha256"],
-        device="cpu",
-        sam=tiny["sam"],
-        batch=4,
-        mask_options={"shadow": True},
+        **options(
+            "masks_from_prompt",
+            dilation=2,
+            device="cpu",
+            sam=tiny["sam"],
+            batch=4,
+            mask_options={"shadow": True},
+        ),
     )
-    reference = masks_from_files("s1", clip_dir["mask_dir"], clip_dir["frames"], tmp_path / "ref")
+    reference = masks_from_files(
+        "s1",
+        clip_dir["mask_dir"],
+        clip_dir["frames"],
+        tmp_path / "ref",
+        **options("masks_from_files"),
+    )
     layout = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
     assert layout == sorted(str(p.relative_to(reference)) for p in reference.rglob("*"))
     assert io.read_masks(out / "full").shape == (6, 64, 96)
@@ -283,6 +304,7 @@ def test_no_match_gives_empty_masks_without_loading_sam(clip_dir, tmp_path):
         tmp_path / "masks",
         weights_path=tmp_path / "absent.pth",
         weights_sha256=None,
+        **options("masks_from_prompt"),
     )
     assert not io.read_masks(out / "proc").any() and not io.read_masks(out / "full").any()
     assert io.read_json(out / "summary.json")["empty"] is True

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from synthetic import panning_clip, write_clip_folder, write_mask_folder
+from synthetic import options, panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
 from vanish.config import default_config
@@ -40,7 +40,7 @@ def clip(tmp_path_factory) -> dict:
     holes[:, HOLE[0], HOLE[1]] = True
     video = write_clip_folder(root / "in" / "frames", frames)
     mask_input = write_mask_folder(root / "in" / "masks", holes)
-    extract_frames("pan", video, root / "frames", max_side=None, folder_fps=24)
+    extract_frames("pan", video, root / "frames", **options("frames"))
     masks_from_files("pan", mask_input, root / "frames", root / "masks", dilation=0)
     writer = io.FlowWriter(root / "flows", dtype="float32")
     writer.append(*pan_flows(COUNT))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from synthetic import options
 
 from vanish import io
 from vanish.errors import InputError
@@ -37,6 +38,13 @@ DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "golden"
 FLOW_TOLERANCE = {"rtol": 1e-4, "atol": 1e-3}
 SAMPLE = "golden"
+
+
+def window_options(**changes: int) -> dict[str, int]:
+    """The generator's window settings as the transformer stage passes them (schema defaults:
+    the published inference script's)."""
+    bound = options("transformer", **changes)
+    return {key: bound[key] for key in ("neighbor_length", "ref_stride", "subvideo_length")}
 
 
 def _golden(name: str) -> dict:
@@ -68,7 +76,8 @@ def test_stage_b_flow_completion(weights: dict) -> None:
     expected = _golden("pipeline_flows_completed.pt")
     masks = _golden("pipeline.pt")["masks_dilated"]  # flow masks = dilated masks (one knob)
     model = load_flow_completion(*weights["flow_completion"])
-    done = complete_flows(model, raft["gt_flows_forward"], raft["gt_flows_backward"], masks)
+    length = options("complete_rfc")["subvideo_length"]
+    done = complete_flows(model, raft["gt_flows_forward"], raft["gt_flows_backward"], masks, length)
     torch.testing.assert_close(done[0], expected["completed_flows_forward"], **FLOW_TOLERANCE)
     torch.testing.assert_close(done[1], expected["completed_flows_backward"], **FLOW_TOLERANCE)
 
@@ -89,7 +98,7 @@ def test_stage_b_file_windows_equal_in_memory(weights: dict, tmp_path: Path) -> 
         tmp_path / "masks",
         tmp_path / "done",
         *weights["flow_completion"],
-        subvideo_length=6,
+        **options("complete_rfc", subvideo_length=6),
     )
     model = load_flow_completion(*weights["flow_completion"])
     expected = complete_flows(model, *flows, holes, subvideo_length=6)
@@ -128,7 +137,7 @@ def test_stage_d_generator_and_compositing(weights: dict, pipeline: dict) -> Non
         flows["completed_flows_backward"],
         pipeline["frames_uint8"],
     )
-    comp = inpaint_clip(load_generator(*weights["propainter"]), source)
+    comp = inpaint_clip(load_generator(*weights["propainter"]), source, **window_options())
     _assert_composite_close(comp, pipeline["comp_frames"].numpy(), pipeline["masks_dilated"])
 
 
@@ -145,11 +154,25 @@ def stage_files(
         io.write_mask(png_masks / io.frame_name(index), mask > 0)
     out = {name: root / name for name in ("frames", "masks", "flows", "completed", "propagated")}
     out["inpainted"] = root / "inpainted"
-    extract_frames(SAMPLE, png_frames, out["frames"])
+    extract_frames(SAMPLE, png_frames, out["frames"], **options("frames"))
     masks_from_files(SAMPLE, png_masks, out["frames"], out["masks"], dilation=4)
-    raft_flows(out["frames"], out["flows"], *weights["raft"], iterations=20, dtype="float32")
-    rfc_complete(out["flows"], out["masks"], out["completed"], *weights["flow_completion"])
-    propagate(out["frames"], out["masks"], out["completed"], out["propagated"], "nearest")
+    raft_flows(
+        out["frames"], out["flows"], *weights["raft"], **options("flows_raft", iterations=20)
+    )
+    rfc_complete(
+        out["flows"],
+        out["masks"],
+        out["completed"],
+        *weights["flow_completion"],
+        **options("complete_rfc"),
+    )
+    propagate(
+        out["frames"],
+        out["masks"],
+        out["completed"],
+        out["propagated"],
+        **options("propagate", backend="propainter"),
+    )
     propainter_transformer(
         out["frames"],
         out["masks"],
@@ -157,6 +180,7 @@ def stage_files(
         out["propagated"],
         out["inpainted"],
         *weights["propainter"],
+        **options("transformer"),
     )
     return out
 
@@ -241,7 +265,8 @@ def test_frames_held_do_not_grow_with_clip_length(tmp_path: Path, subvideo_lengt
         source = FolderSource(
             folders["frames"], folders["masks"], folders["flows"], folders["propagated"]
         )
-        inpainter = SlidingWindowInpainter(_Zeros(), source, subvideo_length=subvideo_length)
+        windows = window_options(subvideo_length=subvideo_length)
+        inpainter = SlidingWindowInpainter(_Zeros(), source, **windows)
         written = [index for index, _ in inpainter]
         assert written == list(range(count))  # every frame, once, in order
         peaks.append((source.peak_frames, inpainter.peak_pending))
@@ -266,8 +291,8 @@ def test_window_inputs_zero_unfilled_hole_pixels(tmp_path: Path) -> None:
 def test_small_clip_is_rejected_with_clear_error(tmp_path: Path) -> None:
     frames = np.zeros((3, 120, 216, 3), np.uint8)
     io.write_frame_folder(tmp_path / "png", frames)
-    extract_frames("tiny", tmp_path / "png", tmp_path / "frames")
+    extract_frames("tiny", tmp_path / "png", tmp_path / "frames", **options("frames"))
     missing = tmp_path / "no-weights.pth"  # the clip is refused before any weights are read
     with pytest.raises(InputError, match=r"sample 'tiny'.*120.*below 128.*Fix:"):
-        raft_flows(tmp_path / "frames", tmp_path / "flows", missing, None)
+        raft_flows(tmp_path / "frames", tmp_path / "flows", missing, None, **options("flows_raft"))
     assert not (tmp_path / "flows").exists()

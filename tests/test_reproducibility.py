@@ -6,7 +6,13 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-from synthetic import moving_box_masks, panning_clip, write_clip_folder, write_mask_folder
+from synthetic import (
+    moving_box_masks,
+    options,
+    panning_clip,
+    write_clip_folder,
+    write_mask_folder,
+)
 
 from vanish import io
 from vanish.stages.complete import classical_complete
@@ -19,12 +25,14 @@ from vanish.stages.provenance import sha256_path, write_provenance
 
 
 def classical_run(video: Path, masks: Path, work: Path) -> Path:
-    frames = extract_frames("d", video, work / "frames")
-    mask_dir = masks_from_files("d", masks, frames, work / "masks")
-    flows = classical_flows(frames, mask_dir, work / "flows")
+    frames = extract_frames("d", video, work / "frames", **options("frames"))
+    mask_dir = masks_from_files("d", masks, frames, work / "masks", **options("masks_from_files"))
+    flows = classical_flows(frames, mask_dir, work / "flows", **options("flows_classical"))
     completed = classical_complete(flows, mask_dir, work / "completed")
-    prop = propagate(frames, mask_dir, completed, work / "prop", "bilinear")
-    return classical_fill(frames, mask_dir, completed, prop, work / "inpainted")
+    prop = propagate(frames, mask_dir, completed, work / "prop", **options("propagate"))
+    return classical_fill(
+        frames, mask_dir, completed, prop, work / "inpainted", **options("fill_classical")
+    )
 
 
 def folder_digest(folder: Path) -> dict[str, str]:
@@ -64,9 +72,9 @@ def test_provenance_records_inputs_weights_versions_and_commit(tmp_path):
         "s",
         {"video": str(video), "ground_truth": ""},
         {"raft": str(weight)},
-        {"backend": "classical", "seed": 0},
-        tmp_path / "provenance.json",
-        repo=Path(__file__).resolve().parents[1],
+        output=tmp_path / "provenance.json",
+        threads=1,
+        **options("provenance"),
     )
     record = io.read_json(out)
     assert record["inputs"]["video"]["sha256"] == hashlib.sha256(b"video").hexdigest()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic import options
 
 from vanish import io
 from vanish.selection import (
@@ -198,7 +199,9 @@ def test_select_stage_without_detections_passes_through(tmp_path):
         tmp_path / "detections.parquet",
         out,
         "a dog and a cat",
-        select_options={"no_match": "passthrough"},
+        weights_path=None,  # no track to score: the CLIP model is never loaded
+        weights_sha256=None,
+        **options("select", select_options={"no_match": "passthrough"}),
     )
     saved = io.read_json(out)
     assert saved == record
@@ -211,7 +214,9 @@ def test_select_stage_without_detections_passes_through(tmp_path):
             tmp_path / "detections.parquet",
             tmp_path / "failed.json",
             "a dog",
-            select_options={"no_match": "fail"},
+            weights_path=None,
+            weights_sha256=None,
+            **options("select", select_options={"no_match": "fail"}),
         )
     assert not (tmp_path / "failed.json").exists()
 
@@ -225,7 +230,9 @@ def test_short_tracks_are_ignored_and_reported(tmp_path):
         tmp_path / "d.parquet",
         tmp_path / "sel.json",
         "person",
-        select_options={"min_track_frames": 3},
+        weights_path=None,
+        weights_sha256=None,
+        **options("select", select_options={"min_track_frames": 3}),
     )
     assert record["short_tracks"] == [3]
     assert record["outcome"] == "no_match"

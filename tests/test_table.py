@@ -40,6 +40,8 @@ def test_every_bound_argument_is_a_parameter_of_the_stage_function(backend, mask
         given = set(call) | ({"threads"} if stage.threads_arg else set())
         assert given <= set(parameters), (name, given - set(parameters))
         assert required <= given, (name, required - given)
+        # no default below the config layer: what the workflow supplies, the function requires
+        assert not given - required, (name, "has defaults", given - required)
 
 
 def test_every_input_comes_from_an_earlier_stage() -> None:

@@ -5,7 +5,7 @@ what the schema does not describe: an unknown key (a typo such as `mask_dilaton`
 any job runs, naming the key, where it is and the closest valid key, instead of being silently
 ignored while the run uses a value the user did not ask for. Below this layer nothing reads the
 config with `.get(key, default)`: stages get typed options built from the validated config
-(`vanish.table`).
+(`vanish.table`), and stage functions have no default for any of them.
 
 Imported while Snakemake plans the workflow, so it imports neither torch nor any model library.
 """

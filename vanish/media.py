@@ -146,7 +146,7 @@ def _read_image(sample: str, path: Path) -> np.ndarray:
 
 
 def open_clip(
-    sample: str, video: str | Path, folder_fps: float = 24.0
+    sample: str, video: str | Path, folder_fps: float
 ) -> tuple[Iterator[np.ndarray], int, int, float, bool]:
     """Frames (lazy iterator), width, height, fps and audio presence of a file or frame folder."""
     video = Path(video)
@@ -171,7 +171,7 @@ def encode_video(
     frame_folder: str | Path,
     fps: float,
     output: str | Path,
-    crf: int = 18,
+    crf: int,
     audio_source: str | Path | None = None,
 ) -> None:
     """Encode `00000.png…` to H.264 yuv420p at `fps`, copying audio from `audio_source` if any.

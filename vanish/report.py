@@ -63,8 +63,8 @@ def sample_previews(
     inpainted_dir: str | Path,
     gif: str | Path,
     strip: str | Path,
-    width: int = 200,
-    gif_frames: int = 32,
+    width: int,
+    gif_frames: int,
     moments: int = 4,
 ) -> None:
     """Write the animated before/mask/after `gif` and the static `strip` of a few moments."""

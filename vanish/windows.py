@@ -48,7 +48,8 @@ def padded_windows(count: int, length: int, pad: int) -> list[SubVideo]:
 def flow_completion_windows(num_flows: int, subvideo_length: int = 80) -> list[SubVideo]:
     """Flow-index windows of the flow-completion stage (§5.6.3): `subvideo_length` kept, 5 padded.
 
-    A window over flows [start, stop) needs the masks of frames [start, stop + 1).
+    A window over flows [start, stop) needs the masks of frames [start, stop + 1). The default
+    mirrors the published inference script (the stages always pass `propainter.subvideo_length`).
     """
     return padded_windows(num_flows, subvideo_length, RFC_PAD)
 
@@ -88,7 +89,9 @@ def generator_windows(
     """(local_indices, ref_indices) of every generator call, in the reference's order (§5.6.5).
 
     Windows are centred on 0, ns, 2ns, … with ns = ⌊neighbor_length / 2⌋ and hold the ≤ 2ns+1
-    consecutive frames around the centre, plus reference frames for long-range context.
+    consecutive frames around the centre, plus reference frames for long-range context. The
+    defaults mirror the published inference script (the stages always pass the `propainter`
+    section's values).
     """
     step = neighbor_length // 2
     if step < 1:

@@ -38,7 +38,8 @@ def classical_complete(
     """Harmonically complete every flow of `flows_dir` inside the holes of `masks_dir`.
 
     The hole is widened by `margin` pixels first: DIS smooths the flow across the hole border,
-    so the flow just outside a hole is contaminated and would bias the interpolation.
+    so the flow just outside a hole is contaminated and would bias the interpolation. `margin`
+    and `chunk` (flows per read and written file) are internal constants, not config settings.
     """
     reader = io.FlowReader(flows_dir)
     mask_dir = io.processing_masks_dir(masks_dir)
@@ -87,7 +88,7 @@ def complete_flows(
     forward: torch.Tensor,
     backward: torch.Tensor,
     masks: torch.Tensor,
-    subvideo_length: int = 80,
+    subvideo_length: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Whole-clip flow completion in memory (the stage's arithmetic, for tests and notebooks).
 
@@ -110,9 +111,9 @@ def rfc_complete(
     out_dir: str | Path,
     weights_path: str | Path,
     weights_sha256: str | None,
-    subvideo_length: int = 80,
-    device: str = "auto",
-    precision: str = "fp32",
+    subvideo_length: int,
+    device: str,
+    precision: str,
 ) -> Path:
     """Complete the flows of `flows_dir` inside the holes of `masks_dir` with the RFC network.
 

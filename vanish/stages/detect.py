@@ -31,42 +31,43 @@ def build_detector(
     weights_sha256: str | None,
     device: str,
     tracker: str,
-    yolo: Mapping | None = None,
-    grounding_dino: Mapping | None = None,
-    ultralytics_dir: str | None = None,
+    yolo: Mapping,
+    grounding_dino: Mapping,
+    ultralytics_dir: str,
 ):
     """The configured detector+tracker, loaded once for the job, from the weights file (YOLO)
-    or folder (Grounding DINO) at `weights_path`, pinned by `weights_sha256`."""
+    or folder (Grounding DINO) at `weights_path`, pinned by `weights_sha256`.
+
+    `yolo`, `grounding_dino`: the complete config sections `prompt.yolo`, `prompt.grounding_dino`.
+    """
     from vanish.models.detector import GroundingDinoTracker, YoloTracker
     from vanish.models.runtime import select_device
 
     torch_device = select_device(device)
     if detector == "yolo":
-        options = dict(yolo or {})
         return YoloTracker(
             weights_path,
             weights_sha256,
             torch_device,
-            imgsz=int(options.get("imgsz", 640)),
-            conf=float(options.get("conf", 0.25)),
-            iou=float(options.get("iou", 0.7)),
-            max_det=int(options.get("max_det", 100)),
-            classes=options.get("classes"),
+            imgsz=int(yolo["imgsz"]),
+            conf=float(yolo["conf"]),
+            iou=float(yolo["iou"]),
+            max_det=int(yolo["max_det"]),
+            classes=yolo["classes"],
             tracker=tracker,
-            half=bool(options.get("half", False)),
+            half=bool(yolo["half"]),
             config_dir=ultralytics_dir,
         )
     if detector == "grounding_dino":
-        options = dict(grounding_dino or {})
         return GroundingDinoTracker(
             weights_path,
             weights_sha256,
             phrases,
             torch_device,
-            box_threshold=float(options.get("box_threshold", 0.3)),
-            text_threshold=float(options.get("text_threshold", 0.25)),
-            nms_iou=float(options.get("nms_iou", 0.7)),
-            max_det=int(options.get("max_det", 100)),
+            box_threshold=float(grounding_dino["box_threshold"]),
+            text_threshold=float(grounding_dino["text_threshold"]),
+            nms_iou=float(grounding_dino["nms_iou"]),
+            max_det=int(grounding_dino["max_det"]),
             tracker=tracker,
             config_dir=ultralytics_dir,
         )
@@ -77,16 +78,16 @@ def detect_objects(
     sample: str,
     frames_dir: str | Path,
     out_path: str | Path,
-    prompt: str = "",
-    detector: str = "yolo",
-    weights_path: str | Path | None = None,
-    weights_sha256: str | None = None,
-    device: str = "auto",
-    batch: int = 8,
-    tracker: str = "bytetrack",
-    yolo: Mapping | None = None,
-    grounding_dino: Mapping | None = None,
-    ultralytics_dir: str | None = None,
+    prompt: str,
+    detector: str,
+    weights_path: str | Path,
+    weights_sha256: str | None,
+    device: str,
+    batch: int,
+    tracker: str,
+    yolo: Mapping,
+    grounding_dino: Mapping,
+    ultralytics_dir: str,
 ) -> Path:
     """Detect and track objects in every frame of a clip; write `detections.parquet`.
 
@@ -99,8 +100,6 @@ def detect_objects(
         raise InputError(
             sample, frames_dir, "the prompt is empty", "name the object(s) in the 'prompt' column"
         )
-    if weights_path is None:
-        raise ValueError("detect_objects needs weights_path: the detector's weights")
     model = build_detector(
         detector,
         phrases,
@@ -130,7 +129,7 @@ def detect_objects(
         "frame_count": len(paths),
         "width": meta.width,
         "height": meta.height,
-        "settings": dict((yolo if detector == "yolo" else grounding_dino) or {}),
+        "settings": dict(yolo if detector == "yolo" else grounding_dino),
     }
     io.write_detections(out_path, table, metadata)
     log.info(

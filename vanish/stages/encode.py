@@ -9,9 +9,7 @@ from vanish.atomic import atomic_file
 from vanish.media import encode_video
 
 
-def encode(
-    inpainted_dir: str | Path, frames_dir: str | Path, output: str | Path, crf: int = 18
-) -> Path:
+def encode(inpainted_dir: str | Path, frames_dir: str | Path, output: str | Path, crf: int) -> Path:
     """Encode `inpainted_dir` to `output`; the source's audio track is carried over if present."""
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     audio = meta.source if meta.has_audio else None

@@ -67,7 +67,7 @@ def keyframe_fill(
     holes: np.ndarray,
     forward: np.ndarray,
     backward: np.ndarray,
-    interpolation: str = "bilinear",
+    interpolation: str,
 ) -> np.ndarray:
     """Fill every hole of one shot: frames (T, H, W, 3) uint8, holes (T, H, W) bool."""
     frames_t = frames_to_tensor(frames)[0]
@@ -90,7 +90,7 @@ def classical_fill(
     flows_dir: str | Path,
     propagated_dir: str | Path,
     out_dir: str | Path,
-    interpolation: str = "bilinear",
+    interpolation: str,
 ) -> Path:
     """Fill the remaining holes of `propagated_dir` and composite into `out_dir`."""
     flows = io.FlowReader(flows_dir)

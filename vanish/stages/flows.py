@@ -32,12 +32,15 @@ def classical_flows(
     frames_dir: str | Path,
     masks_dir: str | Path,
     out_dir: str | Path,
-    preset: str = "fast",
-    cut_threshold: float = 0.3,
+    preset: str,
+    cut_threshold: float,
+    dtype: str,
     chunk: int = 16,
-    dtype: str = "float16",
 ) -> Path:
-    """DIS flows of the whole clip in `frames_dir` (holes from `masks_dir`) into `out_dir`."""
+    """DIS flows of the whole clip in `frames_dir` (holes from `masks_dir`) into `out_dir`.
+
+    `chunk`: flows per output file (no config key: a storage detail, not a result setting).
+    """
     frames = io.read_frames(io.processing_frames_dir(frames_dir))
     holes = io.read_masks(io.processing_masks_dir(masks_dir))
     cuts = shot_cuts(frames, cut_threshold)
@@ -107,7 +110,7 @@ def check_raft_clip(sample: str, frame_dir: Path, width: int, height: int, count
 
 
 def raft_chunk_flows(
-    model: FinalFlowRAFT, frames: torch.Tensor, iterations: int = 20
+    model: FinalFlowRAFT, frames: torch.Tensor, iterations: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward flows (n-1, 2, H, W) of one chunk of frames (n, 3, H, W) in [-1, 1].
 
@@ -122,9 +125,9 @@ def raft_flows(
     out_dir: str | Path,
     weights_path: str | Path,
     weights_sha256: str | None,
-    iterations: int = 20,
-    device: str = "auto",
-    dtype: str = "float16",
+    iterations: int,
+    device: str,
+    dtype: str,
 ) -> Path:
     """RAFT flows of the clip in `frames_dir` into a flow folder, one chunk in memory at a time.
 

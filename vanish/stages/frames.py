@@ -22,7 +22,7 @@ from vanish.media import open_clip
 MULTIPLE = 8
 
 
-def processing_size(width: int, height: int, max_side: int | None = None) -> tuple[int, int]:
+def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
     """(width, height) to process at: scaled so the longer side ≤ max_side, floored to ×8."""
     scale = 1.0
     if max_side and max(width, height) > max_side:
@@ -43,8 +43,8 @@ def extract_frames(
     sample: str,
     video: str | Path,
     out_dir: str | Path,
-    max_side: int | None = None,
-    folder_fps: float = 24.0,
+    max_side: int | None,
+    folder_fps: float,
 ) -> Path:
     """Decode `video` (file or frame folder) into `out_dir`; returns `out_dir`."""
     frames, width, height, fps, has_audio = open_clip(sample, video, folder_fps)

@@ -65,7 +65,7 @@ def masks_from_files(
     mask_dir: str | Path,
     frames_dir: str | Path,
     out_dir: str | Path,
-    dilation: int = 4,
+    dilation: int,
 ) -> Path:
     """Validate `mask_dir` against the clip in `frames_dir` and write the stage folder."""
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))

@@ -62,7 +62,9 @@ def _quality(
     results = io.list_images(inpainted_dir)
     masked_inputs = io.list_images(io.original_frames_dir(frames_dir))
     holes = io.list_images(io.full_masks_dir(masks_dir))
-    truth_frames, width, height, _, _ = open_clip(sample, truth_path)
+    # a frame-folder ground truth has no frame rate of its own; it is not used here
+    fps = io.read_clip_meta(io.clip_meta_path(frames_dir)).fps
+    truth_frames, width, height, _, _ = open_clip(sample, truth_path, fps)
     per_frame, sse, values, telea_sse = [], 0.0, 0, 0.0
     count = 0
     for index, truth in enumerate(truth_frames):
@@ -108,13 +110,18 @@ def compute_metrics(
     frames_dir: str | Path,
     masks_dir: str | Path,
     output: str | Path,
-    ground_truth: str = "",
-    benchmark_files: list[str | Path] = (),
-    ssim_window: int = 65,
-    baseline: bool = True,
-    selection: str = "",
+    ground_truth: str,
+    benchmark_files: list[str | Path],
+    ssim_window: int,
+    baseline: bool,
+    selection: str,
 ) -> Path:
-    """Write `metrics.json` for one sample (`selection`: the prompt path's selection.json)."""
+    """Write `metrics.json` for one sample.
+
+    `ground_truth`: the sheet's ground-truth video or frame folder ("" for none);
+    `benchmark_files`: the timing files of the sample's timed stages; `selection`: the prompt
+    path's selection.json ("" for a mask-file sample).
+    """
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     summary = io.read_mask_summary(masks_dir)
     runtime = io.runtime_from_benchmarks(list(benchmark_files))

@@ -25,18 +25,6 @@ from vanish.shadow import ShadowParams, extend_with_shadow
 
 log = logging.getLogger("vanish")
 
-DEFAULTS = {
-    "max_gap": None,  # interpolate over lost stretches of any length
-    "extend": 0,  # hold a track's first/last box this many frames beyond it
-    "box_margin": 0.1,  # SAM's mask is cut to the box grown by this fraction (None: no cut)
-    "fallback_box": True,  # an object SAM leaves empty is masked by its box
-    "shadow": False,
-    "shadow_darkness": 0.7,
-    "shadow_reach": 0.75,
-    "shadow_max_ratio": 3.0,
-    "shadow_refine": True,  # let SAM refine the shadow (gated by darkness and connectivity)
-}
-
 
 def frame_boxes(
     table,
@@ -44,8 +32,8 @@ def frame_boxes(
     frame_count: int,
     width: int,
     height: int,
-    max_gap: int | None = None,
-    extend: int = 0,
+    max_gap: int | None,
+    extend: int,
 ) -> list[np.ndarray]:
     """Per frame, the `(n, 4)` boxes of the selected tracks (interpolated, clipped, non-empty)."""
     series = []
@@ -80,7 +68,10 @@ def _box_region(box: np.ndarray, margin: float | None, shape: tuple[int, int]) -
 def object_masks(
     segmenter, embedding, frame: np.ndarray, boxes: np.ndarray, options: Mapping
 ) -> np.ndarray:
-    """Union of the frame's object masks (each gated to its box, shadow-extended if asked)."""
+    """Union of the frame's object masks (each gated to its box, shadow-extended if asked).
+
+    `options`: the complete config section `prompt.masks`.
+    """
     shape = frame.shape[:2]
     union = np.zeros(shape, bool)
     if len(boxes) == 0:
@@ -137,20 +128,21 @@ def masks_from_prompt(
     detections: str | Path,
     selection: str | Path,
     out_dir: str | Path,
-    dilation: int = 4,
-    weights_path: str | Path | None = None,
-    weights_sha256: str | None = None,
-    device: str = "auto",
-    sam: Mapping | None = None,
-    batch: int = 4,
-    mask_options: Mapping | None = None,
+    dilation: int,
+    weights_path: str | Path | None,
+    weights_sha256: str | None,
+    device: str,
+    sam: Mapping,
+    batch: int,
+    mask_options: Mapping,
 ) -> Path:
     """Write the mask stage folder of a prompt sample.
 
     `weights_path`/`weights_sha256`: the SAM weights file and its pin (loaded only when some
-    track is selected).
+    track is selected). `sam`, `mask_options`: the complete config sections `prompt.sam` and
+    `prompt.masks`; `batch`: frames per SAM image-encoder pass (`prompt.sam.batch`).
     """
-    options = {**DEFAULTS, **(mask_options or {})}
+    options = mask_options
     frames_dir = Path(frames_dir)
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     chosen = [int(t) for t in io.read_selection(selection).get("selected_tracks", [])]
@@ -176,13 +168,12 @@ def masks_from_prompt(
             options["max_gap"],
             int(options["extend"]),
         )
-        sam = dict(sam or {})
         segmenter = SamSegmenter(
             weights_path,
             weights_sha256,
             select_device(device),
-            model=sam.get("model", "vit_h"),
-            batch=int(sam.get("batch", batch)),
+            model=sam["model"],
+            batch=int(batch),
         )
         summary = write_masks(
             _masks(sample, paths, boxes, segmenter, batch, options), meta, tmp, dilation

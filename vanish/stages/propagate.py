@@ -68,9 +68,9 @@ def propagate(
     masks_dir: str | Path,
     flows_dir: str | Path,
     out_dir: str | Path,
-    interpolation: str = "nearest",
-    chunk: int = 80,
-    pad: int = 10,
+    interpolation: str,
+    chunk: int,
+    pad: int,
 ) -> Path:
     """Propagate known pixels into the holes of every frame; writes the stage folder."""
     frame_dir, mask_dir = io.processing_frames_dir(frames_dir), io.processing_masks_dir(masks_dir)

@@ -85,8 +85,8 @@ def write_provenance(
     weights: dict[str, str],
     config: dict,
     output: str | Path,
-    repo: str | Path = ".",
-    threads: int = 1,
+    repo: str | Path,
+    threads: int,
 ) -> Path:
     """Write `provenance.json` for one sample."""
     record = {
@@ -99,7 +99,7 @@ def write_provenance(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "workflow": git_commit(repo),
-        "seed": config.get("seed", 0),
+        "seed": config["seed"],
         "threads": threads,
     }
     with atomic_file(output) as tmp:

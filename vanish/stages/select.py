@@ -36,17 +36,6 @@ from vanish.selection import (
 
 log = logging.getLogger("vanish")
 
-DEFAULTS = {
-    "frames_per_track": 8,
-    "margin": 0.1,
-    "aggregate": "mean",
-    "threshold": 0.2,
-    "top_k": 1,
-    "min_track_frames": 3,
-    "link_fragments": True,
-    "no_match": "passthrough",
-}
-
 
 def track_infos(table: pd.DataFrame) -> dict[int, TrackInfo]:
     """Frames, end boxes, label and mean confidence of every track in a detections table."""
@@ -112,19 +101,19 @@ def select_objects(
     detections: str | Path,
     out_path: str | Path,
     prompt: str,
-    weights_path: str | Path | None = None,
-    weights_sha256: str | None = None,
-    device: str = "auto",
-    clip: Mapping | None = None,
-    select_options: Mapping | None = None,
+    weights_path: str | Path | None,
+    weights_sha256: str | None,
+    device: str,
+    clip: Mapping,
+    select_options: Mapping,
 ) -> dict:
     """Score every track against the prompt, choose, apply the no-match policy, write JSON.
 
     `weights_path`/`weights_sha256`: the open_clip weights file and its pin (loaded only when
-    some track is long enough to score).
+    some track is long enough to score). `clip`, `select_options`: the complete config sections
+    `prompt.clip` and `prompt.select`.
     """
-    options = {**DEFAULTS, **(select_options or {})}
-    clip = dict(clip or {})
+    options = select_options
     phrases = split_prompt(prompt)
     if not phrases:
         raise InputError(
@@ -136,18 +125,18 @@ def select_objects(
     candidates = sorted(t for t in infos if t not in short)
     scores: dict[int, np.ndarray] = {}
     if candidates:
-        from vanish.models.clip import DEFAULT_TEMPLATES, ClipScorer
+        from vanish.models.clip import ClipScorer
         from vanish.models.runtime import select_device
 
         if weights_path is None:
             raise ValueError("select_objects needs weights_path: the open_clip weights")
         scorer = ClipScorer(
-            str(clip.get("model", "ViT-B-32")),
+            str(clip["model"]),
             weights_path,
             weights_sha256,
             select_device(device),
-            templates=clip.get("templates") or DEFAULT_TEMPLATES,
-            batch=int(clip.get("batch", 32)),
+            templates=clip["templates"],
+            batch=int(clip["batch"]),
         )
         crops, owners = sample_crops(
             table,
@@ -173,7 +162,7 @@ def select_objects(
         sample=sample,
         prompt=prompt,
         detector=meta.get("detector"),
-        clip_model=clip.get("model", "ViT-B-32"),
+        clip_model=clip["model"],
         frames_per_track=int(options["frames_per_track"]),
         margin=float(options["margin"]),
         aggregate=options["aggregate"],

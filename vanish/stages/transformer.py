@@ -109,9 +109,9 @@ class SlidingWindowInpainter:
         self,
         model: InpaintGenerator,
         source: ClipSource,
-        neighbor_length: int = 10,
-        ref_stride: int = 10,
-        subvideo_length: int = 80,
+        neighbor_length: int,
+        ref_stride: int,
+        subvideo_length: int,
     ) -> None:
         self.model, self.source = model, source
         self.windows = generator_windows(
@@ -173,9 +173,9 @@ class TensorSource:
 def inpaint_clip(
     model: InpaintGenerator,
     source: ClipSource,
-    neighbor_length: int = 10,
-    ref_stride: int = 10,
-    subvideo_length: int = 80,
+    neighbor_length: int,
+    ref_stride: int,
+    subvideo_length: int,
 ) -> np.ndarray:
     """All composites (T, H, W, 3) uint8 of an in-memory clip, at processing size."""
     frames: list[np.ndarray | None] = [None] * source.num_frames
@@ -268,11 +268,11 @@ def propainter_transformer(
     out_dir: str | Path,
     weights_path: str | Path,
     weights_sha256: str | None,
-    neighbor_length: int = 10,
-    ref_stride: int = 10,
-    subvideo_length: int = 80,
-    device: str = "auto",
-    precision: str = "fp32",
+    neighbor_length: int,
+    ref_stride: int,
+    subvideo_length: int,
+    device: str,
+    precision: str,
 ) -> Path:
     """Fill the holes of `propagated_dir` with the generator and composite into `out_dir`."""
     source = FolderSource(frames_dir, masks_dir, flows_dir, propagated_dir)
