@@ -78,6 +78,11 @@ PUBLISHED_NOTE = (
 # --------------------------------------------------------------------------------------------
 
 
+# The published inference script's generator windows (the schema's propainter defaults; the
+# GPU image has no jsonschema to read them through vanish.config).
+REFERENCE_WINDOWS = {"neighbor_length": 10, "ref_stride": 10, "subvideo_length": 80}
+
+
 @functools.cache
 def project() -> types.SimpleNamespace:
     """Every project callable this check uses, imported once."""
@@ -86,11 +91,11 @@ def project() -> types.SimpleNamespace:
     from vanish.device import configure_cuda, place
     from vanish.models.propagation import image_propagation
     from vanish.models.raft import chunk_bounds, chunk_length_for_width, load_raft
-    from vanish.testing.rule_checkpoints import write_rule_checkpoints
     from vanish.stages.complete import complete_flows, complete_window, load_flow_completion
     from vanish.stages.flows import raft_chunk_flows
     from vanish.stages.propagate import sub_videos
     from vanish.stages.transformer import TensorSource, inpaint_clip, load_generator
+    from vanish.testing.rule_checkpoints import write_rule_checkpoints
 
     return types.SimpleNamespace(
         frames_to_tensor=frames_to_tensor,
@@ -615,7 +620,7 @@ def run_chain(ctx, stack, frames, holes, iterations=20, record=None, flows=None)
         updated, left = propagate_in_memory(ctx, frames_t, masks_t, *done)
     with record("transformer"):
         source = api.TensorSource(updated, left, masks_t, done[0], done[1], frames)
-        comp = api.inpaint_clip(stack.gen, source)
+        comp = api.inpaint_clip(stack.gen, source, **REFERENCE_WINDOWS)
     return comp, flows, done
 
 
@@ -707,7 +712,11 @@ def golden_cases(ctx: Context):
         p, r = load_golden("pipeline.pt"), load_golden("pipeline_flows_raft.pt")
         c = load_golden("pipeline_flows_completed.pt")
         done = api.complete_flows(
-            ctx.stack("fp32").rfc, r["gt_flows_forward"], r["gt_flows_backward"], p["masks_dilated"]
+            ctx.stack("fp32").rfc,
+            r["gt_flows_forward"],
+            r["gt_flows_backward"],
+            p["masks_dilated"],
+            subvideo_length=REFERENCE_WINDOWS["subvideo_length"],
         )
         return [
             compare("completed_flows_forward", done[0], c["completed_flows_forward"], *FLOW_TOL),
@@ -741,7 +750,7 @@ def golden_cases(ctx: Context):
             c["completed_flows_backward"],
             p["frames_uint8"],
         )
-        comp = api.inpaint_clip(ctx.stack("fp32").gen, source)
+        comp = api.inpaint_clip(ctx.stack("fp32").gen, source, **REFERENCE_WINDOWS)
         holes = p["masks_dilated"][0, :, 0].numpy() > 0.5
         return [compare_composite(comp, p["comp_frames"].numpy(), holes)]
 

@@ -56,8 +56,9 @@ def test_every_section_reports_numbers(smoke: tuple[dict, str]) -> None:
         assert section["status"].startswith("done"), (name, section["status"])
         numeric = [row for row in section["rows"] if _numbers(row)]
         assert numeric, name
-        for row in section["rows"]:  # a row has numbers or says why not
+        for row in section["rows"]:  # a row has numbers or says why not, and nothing broke
             assert _numbers(row) or row.get("status"), (name, row)
+            assert not str(row.get("status", "")).startswith("error"), (name, row)
 
 
 @pytest.mark.slow
