@@ -14,7 +14,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from vanish.table import FILES, PROMPT, Config, Stage, sample_path, stages_for, timed_steps
+from vanish.table import (
+    FILES,
+    PROMPT,
+    Config,
+    Stage,
+    produced,
+    sample_path,
+    stages_for,
+    timed_steps,
+)
 
 SHEET = "sheet:"
 OPTIONAL = "?"
@@ -52,11 +61,10 @@ class Sample:
 
     def path(self, stage: Stage, name: str) -> str:
         """The file of an upstream output `name` for this sample."""
-        for upstream in stages_for(self.backend, self.masks):
-            for output_name, output in upstream.outputs.values():
-                if output_name == name:
-                    return sample_path(self.results, self.sample, output)
-        raise KeyError(f"stage {stage.name}: no earlier stage writes '{name}'")
+        output = produced(self.backend, self.masks).get(name)
+        if output is None:
+            raise KeyError(f"stage {stage.name}: no earlier stage writes '{name}'")
+        return sample_path(self.results, self.sample, output)
 
 
 @cache

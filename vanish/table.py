@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -423,8 +424,10 @@ def step_order() -> list[str]:
     return list(dict.fromkeys(stage.step for stage in STAGES if stage.timed))
 
 
+@cache
 def produced(backend: str, masks: str) -> dict[str, Output]:
-    """Output name -> file of every output a sample's stages write."""
+    """Output name -> file of every output a sample's stages write (cached: planning asks for
+    it once per input of every job; do not modify the result)."""
     return {
         name: output
         for stage in stages_for(backend, masks)
