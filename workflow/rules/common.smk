@@ -105,6 +105,15 @@ TARGETS = [
 
 
 # Granularity stage (stages.smk): one rule per stage table entry.
+
+# On a cluster every stage rule joins the group `video`, so a video's stages are one cluster job
+# (docs/cluster.md). Inside that job (remote execution) they must stay ungrouped: the cluster
+# job's own Snakemake would otherwise run the whole group as one step and, when that step is
+# cancelled or killed, delete the outputs of every stage in it, finished ones included, which a
+# resumed run then has to redo (caught by tests/test_cluster.py's kill-and-resume test).
+STAGE_GROUP = None if workflow.remote_exec else "video"
+
+
 def stage_inputs(stage):
     """The files a stage's job reads for one sample (upstream outputs, inputs, checkpoints)."""
     return lambda wildcards: plan.input_files(stage, config, bound_sample(wildcards.sample))

@@ -21,7 +21,7 @@ for _stage in table.stages_in_use(BACKEND):
         wildcard_constraints:
             sample=stage_samples(_stage),
         group:
-            "video"
+            STAGE_GROUP
         conda:
             f"../../envs/{_stage.env}.yaml"
         threads: job_threads(_stage)
