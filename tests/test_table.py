@@ -146,3 +146,8 @@ def test_a_stage_added_to_the_table_runs_and_is_timed_and_reported(tmp_path, gra
     _, runtime = report.dataset_frames([metrics])
     assert "toy" in set(runtime["stage"])
     assert "seconds_per_frame_toy" in (tmp_path / "results" / "metrics.csv").read_text()
+
+
+def test_the_design_document_shows_the_table_as_it_is() -> None:
+    document = (REPO / "docs" / "architecture.md").read_text()
+    assert table.markdown() in document, "paste vanish.table.markdown() into docs/architecture.md"
