@@ -92,3 +92,30 @@ def test_huge_resolution_is_capped_by_config(tmp_path):
     assert (meta.proc_width, meta.proc_height) == (240, 128)
     assert io.read_frames(out / "proc").shape == (2, 128, 240, 3)
     np.testing.assert_array_equal(io.read_frames(out / "orig"), frames)
+
+
+def test_unpadded_frame_numbers_are_read_in_numeric_order(tmp_path):
+    frames = panning_clip(12, 16, 16)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index, frame in enumerate(frames, start=1):
+        io.write_rgb(folder / f"frame_{index}.png", frame)
+    out = extract_frames("nat", folder, tmp_path / "frames", **options("frames"))
+    np.testing.assert_array_equal(io.read_frames(out / "proc"), frames)
+
+
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        (["a_1.png", "b_1.png", "a_2.png"], r"mix naming patterns.*a_1\.png.*b_1\.png"),
+        (["f1.png", "f01.png", "f2.png"], r"same frame number.*f01\.png.*f1\.png"),
+    ],
+)
+def test_ambiguous_frame_names_are_refused(tmp_path, names, problem):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in names:
+        io.write_rgb(folder / name, np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(InputError, match=rf"sample 'amb': .*{problem}.*file: .*in\). Fix: "):
+        extract_frames("amb", folder, tmp_path / "frames", **options("frames"))
+    assert not (tmp_path / "frames").exists()

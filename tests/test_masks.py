@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from synthetic import options, panning_clip, write_clip_folder, write_mask_folder
@@ -29,7 +30,13 @@ def test_dilation_zero_keeps_any_nonzero_pixel():
 def test_masks_are_dilated_and_summarised(clip_on_disk):
     tmp = clip_on_disk["tmp"]
     frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
-    out = masks_from_files("s", clip_on_disk["mask_dir"], frames, tmp / "masks", dilation=2)
+    out = masks_from_files(
+        "s",
+        clip_on_disk["mask_dir"],
+        frames,
+        tmp / "masks",
+        **options("masks_from_files", dilation=2),
+    )
     written = io.read_masks(out / "proc")
     expected = np.stack([dilate(m, 2) for m in clip_on_disk["masks"]])
     np.testing.assert_array_equal(written, expected)
@@ -42,7 +49,9 @@ def test_single_mask_applies_to_every_frame(clip_on_disk):
     tmp = clip_on_disk["tmp"]
     frames = extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
     single = write_mask_folder(tmp / "one", clip_on_disk["masks"][:1])
-    out = masks_from_files("s", single, frames, tmp / "masks", dilation=0)
+    out = masks_from_files(
+        "s", single, frames, tmp / "masks", **options("masks_from_files", dilation=0)
+    )
     written = io.read_masks(out / "proc")
     assert len(written) == 6 and (written == clip_on_disk["masks"][0]).all()
 
@@ -79,7 +88,109 @@ def test_resized_clip_gets_full_resolution_masks(tmp_path):
     source = np.zeros((2, 50, 66), bool)
     source[:, 49, 65] = True  # a pixel outside the processing crop
     out = masks_from_files(
-        "r", write_mask_folder(tmp_path / "m", source), frames, tmp_path / "masks", dilation=1
+        "r",
+        write_mask_folder(tmp_path / "m", source),
+        frames,
+        tmp_path / "masks",
+        **options("masks_from_files", dilation=1),
     )
     full = io.read_masks(out / "full")
     assert full.shape == (2, 50, 66) and full[:, 49, 65].all()
+
+
+def _frames(clip_on_disk):
+    tmp = clip_on_disk["tmp"]
+    return extract_frames("s", clip_on_disk["video"], tmp / "frames", **options("frames"))
+
+
+def test_unpadded_mask_numbers_are_read_in_numeric_order(tmp_path):
+    frames = extract_frames(
+        "n", write_clip_folder(tmp_path / "in", panning_clip(12, 16, 16)), tmp_path / "f",
+        **options("frames"),
+    )  # fmt: skip
+    masks = np.zeros((12, 16, 16), bool)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for index in range(12):
+        masks[index, index, 0] = True
+        io.write_mask(folder / f"mask_{index + 1}.png", masks[index])
+    out = masks_from_files(
+        "n", folder, frames, tmp_path / "masks", **options("masks_from_files", dilation=0)
+    )
+    np.testing.assert_array_equal(io.read_masks(out / "proc"), masks)
+
+
+def test_palette_masks_are_read_by_index_not_colour(clip_on_disk):
+    from PIL import Image
+
+    target = clip_on_disk["masks"][0]
+    image = Image.fromarray(target.astype(np.uint8), mode="P")
+    image.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)  # index 0 white, index 1 black
+    single = clip_on_disk["tmp"] / "palette"
+    single.mkdir()
+    image.save(single / "00000.png")
+    out = masks_from_files(
+        "s", single, _frames(clip_on_disk), clip_on_disk["tmp"] / "masks",
+        **options("masks_from_files", dilation=0),
+    )  # fmt: skip
+    assert (io.read_masks(out / "proc") == target).all()
+
+
+def test_varying_alpha_is_the_mask(clip_on_disk):
+    target = clip_on_disk["masks"][0]
+    rgba = np.full((48, 64, 4), 200, np.uint8)  # opaque-looking colour everywhere
+    rgba[..., 3] = target * 255
+    single = clip_on_disk["tmp"] / "alpha"
+    single.mkdir()
+    assert cv2.imwrite(str(single / "00000.png"), rgba)
+    out = masks_from_files(
+        "s", single, _frames(clip_on_disk), clip_on_disk["tmp"] / "masks",
+        **options("masks_from_files", dilation=0),
+    )  # fmt: skip
+    assert (io.read_masks(out / "proc") == target).all()
+
+
+def test_jpeg_masks_are_thresholded_at_mid_grey_with_a_warning(clip_on_disk):
+    tmp = clip_on_disk["tmp"]
+    target = clip_on_disk["masks"][0]
+    grey = np.where(target, 255, 100).astype(np.uint8)  # near-black noise stays below 128
+    single = tmp / "jpeg"
+    single.mkdir()
+    assert cv2.imwrite(str(single / "mask.jpg"), grey, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    frames = _frames(clip_on_disk)
+    out = masks_from_files(
+        "s", single, frames, tmp / "masks", **options("masks_from_files", dilation=0)
+    )
+    assert (io.read_masks(out / "proc") == target).all()
+    warnings = io.read_mask_summary(out)["warnings"]
+    assert len(warnings) == 1 and "mask.jpg" in warnings[0] and "> 127" in warnings[0]
+    from vanish.stages.metrics import compute_metrics
+
+    metrics = compute_metrics(
+        "s", frames / "proc", frames, out, tmp / "metrics.json", "", benchmark_files=[],
+        selection="", **options("metrics"),
+    )  # fmt: skip
+    assert io.read_json(metrics)["mask_warnings"] == warnings
+
+
+def test_png_masks_record_no_warning(clip_on_disk):
+    tmp = clip_on_disk["tmp"]
+    out = masks_from_files(
+        "s", clip_on_disk["mask_dir"], _frames(clip_on_disk), tmp / "masks",
+        **options("masks_from_files"),
+    )  # fmt: skip
+    assert "warnings" not in io.read_mask_summary(out)
+
+
+def test_masks_covering_every_frame_are_refused(clip_on_disk):
+    tmp = clip_on_disk["tmp"]
+    inverted = write_mask_folder(tmp / "inverted", ~clip_on_disk["masks"])
+    with pytest.raises(
+        InputError, match=r"sample 's': every mask removes more than 90%.*inverted/00000\.png"
+    ):
+        masks_from_files(
+            "s", inverted, _frames(clip_on_disk), tmp / "masks", **options("masks_from_files")
+        )
+    assert not (tmp / "masks").exists()
+    allowed = options("masks_from_files", max_coverage=0.99)
+    assert masks_from_files("s", inverted, tmp / "frames", tmp / "masks", **allowed).is_dir()

@@ -41,7 +41,13 @@ def clip(tmp_path_factory) -> dict:
     video = write_clip_folder(root / "in" / "frames", frames)
     mask_input = write_mask_folder(root / "in" / "masks", holes)
     extract_frames("pan", video, root / "frames", **options("frames"))
-    masks_from_files("pan", mask_input, root / "frames", root / "masks", dilation=0)
+    masks_from_files(
+        "pan",
+        mask_input,
+        root / "frames",
+        root / "masks",
+        **options("masks_from_files", dilation=0),
+    )
     writer = io.FlowWriter(root / "flows", dtype="float32")
     writer.append(*pan_flows(COUNT))
     writer.close()

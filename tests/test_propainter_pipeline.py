@@ -155,7 +155,9 @@ def stage_files(
     out = {name: root / name for name in ("frames", "masks", "flows", "completed", "propagated")}
     out["inpainted"] = root / "inpainted"
     extract_frames(SAMPLE, png_frames, out["frames"], **options("frames"))
-    masks_from_files(SAMPLE, png_masks, out["frames"], out["masks"], dilation=4)
+    masks_from_files(
+        SAMPLE, png_masks, out["frames"], out["masks"], **options("masks_from_files", dilation=4)
+    )
     raft_flows(
         out["frames"], out["flows"], *weights["raft"], **options("flows_raft", iterations=20)
     )

@@ -11,7 +11,8 @@ it; they never build a stage folder's inner paths themselves, nor import another
 - mask stage folder (`masks_from_files` and `masks_from_prompt` alike): `proc/` (dilated masks at
   the processing size: the hole every later stage fills), `full/` (dilated masks at the input's
   size, only when resized: `full_masks_dir` falls back to `proc/`) and `summary.json` (sample,
-  dilation, coverage per frame and overall, `empty`);
+  dilation, coverage per frame and overall, `empty`, and `warnings` only when there are any,
+  e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule;
 - flow folders (flows and completed flows): `meta.json` (count, height, width, dtype, chunks, and
   extra keys such as `cuts` and `method`) + `chunk_00000.npz, …`, each chunk holding `forward` and
   `backward` arrays (k, 2, H, W) for flows start…start+k-1 (forward[i]: frame i → i+1,
@@ -35,6 +36,7 @@ this module while it plans.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,13 +44,16 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from vanish.atomic import atomic_file
+from vanish.errors import InputError
+from vanish.probe import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+LOSSY_SUFFIXES = {".jpg", ".jpeg"}  # user masks in these are thresholded at mid-grey
 FLOW_DTYPES = {"float16": np.float16, "float32": np.float32}
 FRAME_NAME_PATTERN = "%05d.png"  # printf form of `frame_name`, for ffmpeg
 
@@ -60,6 +65,7 @@ _META = "meta.json"  # frames stage: ClipMeta; flow folders: counts, chunks, cut
 _SUMMARY = "summary.json"  # mask and propagated folders
 _PROPAGATED_FRAMES = "frames"
 _PROPAGATED_HOLES = "masks"
+_DIGITS = re.compile(r"(\d+)")
 
 
 def frame_name(index: int) -> str:
@@ -71,6 +77,52 @@ def list_images(folder: str | Path) -> list[Path]:
     """Image files of a folder, sorted by name (the frame order of DAVIS-style folders)."""
     folder = Path(folder)
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def natural_key(name: str) -> tuple[int | str, ...]:
+    """Sort key reading digit runs as numbers, so `frame_2.png` comes before `frame_10.png`."""
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(name))
+
+
+def name_pattern(name: str) -> str:
+    """A file name with its digit runs replaced by `#`: the naming pattern frames share."""
+    return _DIGITS.sub("#", name)
+
+
+def list_input_images(sample: str, folder: str | Path) -> list[Path]:
+    """Image files of a user's frame or mask folder in natural order (1, 2, …, 10).
+
+    Plain name order scrambles unpadded numbers (1, 10, 11, 2); natural order is only defined
+    when every name follows one pattern and no two names hold the same numbers, so a folder that
+    mixes patterns (`a_1.png`, `b_1.png`) or repeats a number (`f1.png`, `f01.png`) is refused
+    rather than guessed. Stage folders (`00000.png`, …) keep `list_images`.
+    """
+    paths = list_images(folder)
+    patterns = sorted({name_pattern(p.name) for p in paths})
+    if len(patterns) > 1:
+        examples = [next(p.name for p in paths if name_pattern(p.name) == x) for x in patterns]
+        raise InputError(
+            sample,
+            folder,
+            f"the image names mix naming patterns {patterns[:5]} (e.g. {examples[:5]}), so "
+            "their frame order is ambiguous",
+            "keep only the clip's images in the folder, named by one pattern with a frame "
+            "number (frame_1.png … frame_12.png, or zero-padded 00001.png …)",
+        )
+    paths = sorted(paths, key=lambda p: natural_key(p.name))
+    twins = [
+        (a.name, b.name)
+        for a, b in zip(paths, paths[1:], strict=False)
+        if natural_key(a.name) == natural_key(b.name)
+    ]
+    if twins:
+        raise InputError(
+            sample,
+            folder,
+            f"image names hold the same frame number: {twins[:5]}",
+            "remove the duplicate images, or rename them so each frame number appears once",
+        )
+    return paths
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
@@ -95,6 +147,31 @@ def read_mask(path: str | Path) -> np.ndarray:
     if image.ndim == 3:
         image = image[..., :3].max(axis=2) if image.shape[2] >= 3 else image[..., 0]
     return image > 0
+
+
+def read_input_mask(path: str | Path) -> tuple[np.ndarray, bool]:
+    """A user's mask image as bool (H, W) by one rule, and whether the format is lossy.
+
+    Palette PNGs (DAVIS annotations) are read by index (0 = keep, any other = remove), since
+    their colours say nothing about which index is the background; otherwise a non-constant
+    alpha channel is the mask, else grey or any colour channel non-zero. Lossy formats (JPEG)
+    blur edges into near-black noise, so they are thresholded at mid-grey (> 127).
+    """
+    lossy = Path(path).suffix.lower() in LOSSY_SUFFIXES
+    try:
+        with Image.open(path) as image:
+            if image.mode == "P":
+                return np.asarray(image) != 0, lossy
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read mask {path}") from error
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"cannot read mask {path}")
+    if image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() != image[..., 3].max():
+        image = image[..., 3]
+    elif image.ndim == 3:
+        image = image[..., :3].max(axis=2) if image.shape[2] >= 3 else image[..., 0]
+    return image > (127 if lossy else 0), lossy
 
 
 def write_mask(path: str | Path, mask: np.ndarray) -> None:

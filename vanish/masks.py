@@ -34,11 +34,19 @@ def resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(image.resize(size, Image.NEAREST)) > 0
 
 
-def write_masks(masks: Iterable[np.ndarray], meta: io.ClipMeta, out: Path, dilation: int) -> dict:
+def write_masks(
+    masks: Iterable[np.ndarray],
+    meta: io.ClipMeta,
+    out: Path,
+    dilation: int,
+    warnings: Iterable[str] = (),
+) -> dict:
     """Dilate full-size bool masks, write the mask stage folder and return its summary.
 
     The processing-size hole is the dilated resized mask; the input-size one (written when the
     clip is resized) is the dilated mask united with the processing-size hole scaled back up.
+    `warnings` (read once the masks are consumed) enter the summary only when there are any, so
+    the summary of a clean input keeps its bytes.
     """
     proc_size = (meta.proc_width, meta.proc_height)
     writer = io.MaskFolderWriter(out, meta.resized)
@@ -57,5 +65,7 @@ def write_masks(masks: Iterable[np.ndarray], meta: io.ClipMeta, out: Path, dilat
         "coverage": float(np.mean(coverage)) if coverage else 0.0,
         "empty": not any(coverage),
     }
+    if list(warnings):
+        summary["warnings"] = list(warnings)
     writer.close(summary)
     return summary

@@ -109,13 +109,13 @@ def decode_frames(path: str | Path, info: VideoInfo) -> Iterator[np.ndarray]:
 
 
 def _read_folder(sample: str, folder: Path) -> tuple[Iterator[np.ndarray], int, int]:
-    paths = io.list_images(folder)
+    paths = io.list_input_images(sample, folder)
     if not paths:
         raise InputError(
             sample,
             folder,
             "the frame folder holds no images",
-            "put the frames (PNG/JPG, sorted by name) in that folder",
+            "put the frames (PNG/JPG, numbered in order) in that folder",
         )
     first = _read_image(sample, paths[0])
     height, width = first.shape[:2]

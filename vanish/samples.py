@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
 from vanish.errors import SampleSheetError
+from vanish.probe import clip_shape
 
 SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 COLUMNS = ("sample", "video", "masks", "prompt", "ground_truth")
@@ -26,16 +28,30 @@ def check_sample_id(sample: str) -> str:
 
 
 def read_sample_sheet(path: str | Path) -> pd.DataFrame:
-    """Read a TSV sample sheet; every cell is a string, empty cells are ''."""
+    """Read a TSV sample sheet as data; every cell is a string, empty cells are ''.
+
+    `#` is an ordinary character (prompts such as "player #2" and paths holding `#` stay
+    whole); only a line whose first non-space character is `#` is a comment. Cells are stripped
+    of surrounding whitespace: a stray space after a path would otherwise name a missing file.
+    """
     path = Path(path)
     if not path.is_file():
         raise SampleSheetError(f"sample sheet {path} does not exist. Fix: set config 'samples'.")
-    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    lines = [line for line in path.read_text().splitlines() if not _is_comment_or_blank(line)]
+    sheet = pd.read_csv(
+        StringIO("\n".join(lines) + "\n"), sep="\t", dtype=str, keep_default_na=False
+    )
     sheet.columns = [c.strip() for c in sheet.columns]
+    sheet = sheet.apply(lambda column: column.str.strip())
     for column in COLUMNS:
         if column not in sheet.columns:
             sheet[column] = ""
     return sheet[list(COLUMNS) + [c for c in sheet.columns if c not in COLUMNS]]
+
+
+def _is_comment_or_blank(line: str) -> bool:
+    """Whole-line comments and blank lines are not rows; `#` elsewhere is data."""
+    return not line.strip() or line.lstrip().startswith("#")
 
 
 def validate_sample_sheet(
@@ -83,4 +99,35 @@ def _row_problems(row: object, producible: Container[str]) -> list[str]:
                 f"sample '{sample}': {column} file {value} does not exist. Fix: correct the path "
                 "(relative paths are resolved from the directory snakemake runs in)."
             )
+    if not problems and row.ground_truth and _producible_free(row, producible):
+        problems.extend(_ground_truth_problems(sample, row.video, row.ground_truth))
+    return problems
+
+
+def _producible_free(row: object, producible: Container[str]) -> bool:
+    """Whether neither clip of the row is made by the workflow itself (and so exists now)."""
+    return row.video not in producible and row.ground_truth not in producible
+
+
+def _ground_truth_problems(sample: str, video: str, truth: str) -> list[str]:
+    """Compare frame count and size of ground truth and video from their headers, so a mismatch
+    fails before any job instead of at the metrics stage after hours of inpainting."""
+    try:
+        (video_count, *video_size), (truth_count, *truth_size) = (
+            clip_shape(video),
+            clip_shape(truth),
+        )
+    except ValueError as error:
+        return [f"sample '{sample}': cannot read the ground truth or video header ({error})"]
+    problems = []
+    if video_size != truth_size:
+        problems.append(
+            f"sample '{sample}': ground_truth {truth} is {truth_size[0]}x{truth_size[1]}, the "
+            f"video {video_size[0]}x{video_size[1]}. Fix: give ground truth at the video's size."
+        )
+    if None not in (video_count, truth_count) and video_count != truth_count:
+        problems.append(
+            f"sample '{sample}': ground_truth {truth} has {truth_count} frames, the video "
+            f"{video_count}. Fix: give ground truth with the same frame count."
+        )
     return problems

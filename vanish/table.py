@@ -98,12 +98,13 @@ class FramesOptions:
 
 
 @dataclass(frozen=True)
-class DilationOptions:
+class MaskOptions:
     dilation: int
+    max_coverage: float
 
     @classmethod
-    def from_config(cls, config: Config) -> DilationOptions:
-        return cls(config["mask_dilation"])
+    def from_config(cls, config: Config) -> MaskOptions:
+        return cls(config["mask_dilation"], config["max_mask_coverage"])
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ STAGES: list[Stage] = [
     Stage("masks_from_files", "masks", "vanish.stages.masks:masks_from_files", masks=FILES,
           inputs={"mask_dir": "sheet:masks", "frames_dir": FRAMES},
           outputs={"out_dir": (MASKS, _dir("masks"))},
-          options=DilationOptions.from_config, mem_mb=2000, runtime_min=15),
+          options=MaskOptions.from_config, mem_mb=2000, runtime_min=15),
     Stage("detect", "detect", "vanish.stages.detect:detect_objects", masks=PROMPT,
           inputs={"frames_dir": FRAMES}, params={"prompt": "sheet:prompt"},
           outputs={"out_path": ("detections", Output("detections.parquet"))},

@@ -135,6 +135,8 @@ def compute_metrics(
         "runtime_s": runtime,
         "seconds_per_frame": {k: v / meta.frame_count for k, v in runtime.items()},
     }
+    if "warnings" in summary:
+        metrics["mask_warnings"] = summary["warnings"]
     if selection:
         chosen = io.read_selection(selection)
         metrics["prompt_outcome"] = chosen.get("outcome")
