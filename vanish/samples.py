@@ -55,18 +55,24 @@ def _is_comment_or_blank(line: str) -> bool:
 
 
 def validate_sample_sheet(
-    sheet: pd.DataFrame, sheet_path: str | Path, producible: Container[str] = ()
+    sheet: pd.DataFrame,
+    sheet_path: str | Path,
+    producible: Container[str] = (),
+    probe_ground_truth: bool = True,
 ) -> pd.DataFrame:
     """Check ids, uniqueness, the masks/prompt requirement and that input files exist.
 
     `producible` holds paths the workflow itself creates (the demo data), which need not exist
-    yet. Returns the sheet indexed by sample id; raises SampleSheetError listing every problem.
+    yet. `probe_ground_truth`: also compare each separate ground truth's frame count and size
+    with its video from their headers (one header read per file; the workflow does it where jobs
+    are planned and submitted, not again inside every cluster job). Returns the sheet indexed by
+    sample id; raises SampleSheetError listing every problem.
     """
     problems: list[str] = []
     if sheet.empty:
         problems.append("the sheet has no rows")
     for row in sheet.itertuples(index=False):
-        problems.extend(_row_problems(row, producible))
+        problems.extend(_row_problems(row, producible, probe_ground_truth))
     duplicated = sorted(set(sheet["sample"][sheet["sample"].duplicated()]))
     if duplicated:
         problems.append(f"duplicate sample ids {duplicated}: each id must be unique")
@@ -76,7 +82,7 @@ def validate_sample_sheet(
     return sheet.set_index("sample", drop=False)
 
 
-def _row_problems(row: object, producible: Container[str]) -> list[str]:
+def _row_problems(row: object, producible: Container[str], probe: bool) -> list[str]:
     sample = str(row.sample)
     try:
         check_sample_id(sample)
@@ -99,14 +105,16 @@ def _row_problems(row: object, producible: Container[str]) -> list[str]:
                 f"sample '{sample}': {column} file {value} does not exist. Fix: correct the path "
                 "(relative paths are resolved from the directory snakemake runs in)."
             )
-    if not problems and row.ground_truth and _producible_free(row, producible):
+    if probe and not problems and _probed(row, producible):
         problems.extend(_ground_truth_problems(sample, row.video, row.ground_truth))
     return problems
 
 
-def _producible_free(row: object, producible: Container[str]) -> bool:
-    """Whether neither clip of the row is made by the workflow itself (and so exists now)."""
-    return row.video not in producible and row.ground_truth not in producible
+def _probed(row: object, producible: Container[str]) -> bool:
+    """Whether the row's ground truth needs its headers read: it is another file than the video
+    (the same file matches itself) and neither is made by the workflow itself (not there yet)."""
+    truth, video = row.ground_truth, row.video
+    return bool(truth) and truth != video and video not in producible and truth not in producible
 
 
 def _ground_truth_problems(sample: str, video: str, truth: str) -> list[str]:

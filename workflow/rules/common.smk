@@ -21,7 +21,10 @@ DEMO_FILES = {
 
 _sheet = read_sample_sheet(config["samples"])
 validate(_sheet, "../schemas/samples.schema.yaml")
-SAMPLES = validate_sample_sheet(_sheet, config["samples"], producible=DEMO_FILES)
+# ground truth headers are read where jobs are planned, not again in every cluster job
+SAMPLES = validate_sample_sheet(
+    _sheet, config["samples"], producible=DEMO_FILES, probe_ground_truth=not workflow.remote_exec
+)
 ROWS = SAMPLES.to_dict("index")
 
 # Planning costs Snakemake about 1.5 ms a job, and a video is 8-10 jobs at this granularity.
