@@ -118,3 +118,32 @@ def test_planning_imports_no_model_library(tmp_path: Path) -> None:
                 capture_output=True, text=True, cwd=tmp_path, env=env,
             )  # fmt: skip
             assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+
+
+def test_nested_command_line_values_keep_their_types() -> None:
+    # what Snakemake passes for --config propainter='{raft_iterations: 3}' prompt='{yolo: ...}'
+    given = {
+        "propainter": {"raft_iterations": "3", "device": "cpu"},
+        "prompt": {"yolo": {"half": "true", "classes": "[0, 2]", "conf": "0.5"}},
+        "max_side": "null",
+    }
+    config = validate_config(given)
+    assert config["propainter"]["raft_iterations"] == 3
+    assert config["propainter"]["device"] == "cpu"
+    assert config["prompt"]["yolo"] == {**config["prompt"]["yolo"], "half": True, "conf": 0.5}
+    assert config["prompt"]["yolo"]["classes"] == [0, 2] and config["max_side"] is None
+
+
+def test_a_string_that_is_no_number_is_still_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match="config 'propainter.raft_iterations'"):
+        validate_config({"propainter": {"raft_iterations": "many"}})
+
+
+def test_the_propainter_backend_refuses_a_processing_size_raft_cannot_handle() -> None:
+    from vanish.config import RAFT_MIN_SIDE
+    from vanish.models.raft import MIN_SIZE
+
+    assert RAFT_MIN_SIDE == MIN_SIZE
+    with pytest.raises(ConfigError, match="max_side' is 64.*minimum processing side of 128"):
+        validate_config({"backend": "propainter", "max_side": 64})
+    assert validate_config({"backend": "classical", "max_side": 64})["max_side"] == 64

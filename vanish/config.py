@@ -86,13 +86,63 @@ def _messages(error: jsonschema.ValidationError) -> list[str]:
     return [f"config '{where}': {error.message}"]
 
 
+# JSON-schema type -> the Python types a YAML value of it loads as
+YAML_TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "array": (list,),
+}
+
+
+def _allowed_types(schema: Mapping[str, Any]) -> set[str]:
+    kinds = schema.get("type", [])
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    for option in schema.get("oneOf", []):
+        kinds |= _allowed_types(option)
+    return kinds
+
+
+def _typed(value: str, kinds: set[str]) -> object:
+    """`value` read as YAML when that gives one of the schema's types, else unchanged (the
+    validation then names the key)."""
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    wanted = tuple(t for kind in kinds & set(YAML_TYPES) for t in YAML_TYPES[kind])
+    if isinstance(parsed, bool) and "boolean" not in kinds:
+        return value  # YAML's `yes` is not a number
+    return parsed if isinstance(parsed, wanted) else value
+
+
+def coerce_strings(instance: Any, schema: Mapping[str, Any]) -> Any:
+    """Nested command-line overrides keep their types.
+
+    `--config propainter='{raft_iterations: 3}'` reaches the workflow as {'raft_iterations':
+    '3'} (Snakemake reads nested values as strings); where the schema wants a number, boolean
+    or null and no string, the string is read as YAML.
+    """
+    if isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        return {k: coerce_strings(v, properties.get(k, {})) for k, v in instance.items()}
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        return [coerce_strings(item, schema["items"]) for item in instance]
+    kinds = _allowed_types(schema)
+    if isinstance(instance, str) and kinds and "string" not in kinds:
+        return _typed(instance, kinds)
+    return instance
+
+
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `config` with every default filled in; raises ConfigError listing each problem.
 
-    The check runs twice: once filling defaults, once on the filled result, so that a default
-    itself never escapes validation.
+    Strings given where the schema wants numbers, booleans or null are read as YAML first
+    (`coerce_strings`). The check runs twice: once filling defaults, once on the filled result,
+    so that a default itself never escapes validation.
     """
-    filled = copy.deepcopy(dict(config))
+    filled = coerce_strings(copy.deepcopy(dict(config)), load_schema())
     validator = DefaultFillingValidator(load_schema())
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
     errors = errors or list(jsonschema.Draft202012Validator(load_schema()).iter_errors(filled))
@@ -107,8 +157,20 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return filled
 
 
+# RAFT's smallest processing side (vanish/models/raft.py MIN_SIZE; the published RAFT returns
+# NaN flows below it). Repeated here because this module must not import torch.
+RAFT_MIN_SIDE = 128
+
+
 def _check_consistency(config: Mapping[str, Any]) -> None:
     """Rules between keys that a JSON schema cannot say simply."""
+    max_side = config["max_side"]
+    if config["backend"] == "propainter" and max_side is not None and max_side < RAFT_MIN_SIDE:
+        raise ConfigError(
+            f"config 'max_side' is {max_side}, below the propainter backend's minimum processing "
+            f"side of {RAFT_MIN_SIDE} px (RAFT). Fix: max_side >= {RAFT_MIN_SIDE} or null, or "
+            "backend: classical."
+        )
     model, weights = config["prompt"]["sam"]["model"], config["weights"]["sam"]
     if isinstance(model, str) and isinstance(weights, str) and not weights.endswith(model):
         raise ConfigError(
