@@ -9,4 +9,5 @@ run_stage(
     calls=snakemake.params.calls,
     benchmark_dir=snakemake.params.benchmarks,
     threads=snakemake.threads,
+    seed=snakemake.config["seed"],
 )

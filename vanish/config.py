@@ -171,8 +171,12 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
             f"side of {RAFT_MIN_SIDE} px (RAFT). Fix: max_side >= {RAFT_MIN_SIDE} or null, or "
             "backend: classical."
         )
+    from vanish.weights import REGISTRY  # the registry records each SAM file's architecture
+
     model, weights = config["prompt"]["sam"]["model"], config["weights"]["sam"]
-    if isinstance(model, str) and isinstance(weights, str) and not weights.endswith(model):
+    entry = REGISTRY.get(weights) if isinstance(weights, str) else None
+    arch = entry.metadata.get("arch") if entry else None
+    if isinstance(model, str) and arch is not None and arch != model:
         raise ConfigError(
             f"config 'prompt.sam.model' is {model!r} but 'weights.sam' is {weights!r}: the "
             f"architecture must match the checkpoint. Fix: set weights.sam to 'sam_{model}' or "

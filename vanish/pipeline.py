@@ -53,7 +53,9 @@ def benchmarked(folder: str | Path, stage: str) -> Iterator[None]:
     log.info("stage %s done in %.2f s", stage, seconds)
 
 
-def run_video(calls: Sequence[Mapping[str, Any]], benchmark_dir: str | Path, threads: int) -> None:
+def run_video(
+    calls: Sequence[Mapping[str, Any]], benchmark_dir: str | Path, threads: int, seed: int
+) -> None:
     """Run every stage of one video in order, writing each stage's usual files.
 
     `calls`: `vanish.plan.video_calls` (each stage's function and keyword arguments, in table
@@ -64,7 +66,7 @@ def run_video(calls: Sequence[Mapping[str, Any]], benchmark_dir: str | Path, thr
 
     for entry in calls:
         function = import_function(entry["function"])
-        limit_torch(threads)  # the first stage that imports torch gets the job's threads
+        limit_torch(threads, seed)  # the first stage that imports torch gets the job's settings
         call = dict(entry["call"])
         if entry["threads_arg"]:
             call["threads"] = threads

@@ -21,8 +21,10 @@ from vanish.table import (
     Stage,
     produced,
     sample_path,
+    stage_options,
     stages_for,
     timed_steps,
+    weight_roles,
 )
 
 SHEET = "sheet:"
@@ -87,11 +89,8 @@ def weight_specs(config: Config) -> dict[str, Any]:
 def used_weights(config: Config, sample: Sample) -> dict[str, str]:
     """Role -> checkpoint path of every network the sample's stages load."""
     specs = weight_specs(config)
-    return {
-        stage.weights(config): str(specs[stage.weights(config)].path)
-        for stage in stages_for(config["backend"], sample.masks)
-        if stage.weights is not None
-    }
+    roles = weight_roles(config["backend"], sample.masks, config)
+    return {role: str(specs[role].path) for role in roles}
 
 
 def _input_value(config: Config, stage: Stage, sample: Sample, source: str) -> Any:
@@ -115,8 +114,6 @@ def _input_value(config: Config, stage: Stage, sample: Sample, source: str) -> A
 
 def stage_call(stage: Stage, config: Config, sample: Sample) -> dict[str, Any]:
     """The keyword arguments of `stage`'s function for one sample."""
-    from vanish.table import stage_options
-
     call: dict[str, Any] = {"sample": sample.sample} if stage.sample_arg else {}
     for keyword, source in {**stage.inputs, **stage.params}.items():
         if not keyword.startswith("_"):
@@ -134,14 +131,11 @@ def input_files(stage: Stage, config: Config, sample: Sample) -> dict[str, Any]:
     files, timing files and checkpoints; empty optional ones left out."""
     files: dict[str, Any] = {}
     for keyword, source in stage.inputs.items():
-        if source.startswith(SHEET) and source != f"{SHEET}inputs":
-            value = sample.row[source.removeprefix(SHEET)]
-        elif source == f"{SHEET}inputs":
-            continue
-        elif source == "weights":
-            value = list(used_weights(config, sample).values())
-        else:
-            value = _input_value(config, stage, sample, source)
+        if source == f"{SHEET}inputs":
+            continue  # paths recorded by provenance, read by earlier stages
+        value = _input_value(config, stage, sample, source)
+        if source == "weights":
+            value = list(value.values())
         if value:
             files[keyword.lstrip("_")] = value
     if stage.weights is not None:
