@@ -6,8 +6,9 @@ it; they never build a stage folder's inner paths themselves, nor import another
 - frame folders: `00000.png, 00001.png, …` lossless RGB PNG;
 - mask folders: the same names, single-channel PNG, 0 = keep, 255 = remove;
 - frames stage folder: `proc/` (frame folder at the processing size), `orig/` (frame folder at
-  the input's size, only when the two differ: `original_frames_dir` falls back to `proc/`) and
-  `meta.json` (`ClipMeta`: fps, sizes, frame count, audio);
+  the input's size, only when the two differ: `original_frames_dir` falls back to `proc/`),
+  `meta.json` (`ClipMeta`: fps, sizes, frame count, audio, timing, SAR, colour, warnings) and,
+  for a video file, `times.json` (`FrameTimes`: every frame's timestamp and duration);
 - mask stage folder (`masks_from_files` and `masks_from_prompt` alike): `proc/` (dilated masks at
   the processing size: the hole every later stage fills), `full/` (dilated masks at the input's
   size, only when resized: `full_masks_dir` falls back to `proc/`) and `summary.json` (sample,
@@ -62,6 +63,7 @@ _PROCESSING = "proc"  # frames and masks at the processing size
 _ORIGINAL = "orig"  # frames at the input's size, when resized
 _FULL = "full"  # masks at the input's size, when resized
 _META = "meta.json"  # frames stage: ClipMeta; flow folders: counts, chunks, cuts
+_TIMES = "times.json"  # frames stage: per-frame timestamps of a video file
 _SUMMARY = "summary.json"  # mask and propagated folders
 _PROPAGATED_FRAMES = "frames"
 _PROPAGATED_HOLES = "masks"
@@ -211,6 +213,12 @@ class ClipMeta:
     proc_height: int
     has_audio: bool = False
     extra: dict = field(default_factory=dict)
+    # "cfr" (constant rate `fps`; frame folders too), "vfr" (encoded with times.json's
+    # durations) or "retimed" (timestamps unusable: encoded at `fps`, with a warning)
+    timing: str = "cfr"
+    sar: list[int] = field(default_factory=lambda: [1, 1])  # sample aspect ratio num, den
+    color: dict = field(default_factory=dict)  # range, primaries, transfer, matrix (known ones)
+    warnings: list[str] = field(default_factory=list)  # documented choices, copied to metrics
 
     @property
     def resized(self) -> bool:
@@ -221,6 +229,33 @@ class ClipMeta:
 def clip_meta_path(frames_dir: str | Path) -> Path:
     """The frames stage's `meta.json` (a `ClipMeta`)."""
     return Path(frames_dir) / _META
+
+
+@dataclass
+class ClipTimes:
+    """A video file's frame timestamps as decoded (`pts`, ticks of 1/`time_base` s; None where
+    a frame had none) and the duration each frame is shown for in `removed.mp4` (`durations`:
+    the gap to the next frame, the last frame's own duration)."""
+
+    time_base: int
+    pts: list[int | None]
+    durations: list[int]
+
+
+def clip_times_path(frames_dir: str | Path) -> Path:
+    """The frames stage's `times.json` (a `ClipTimes`; only for video-file inputs)."""
+    return Path(frames_dir) / _TIMES
+
+
+def write_clip_times(frames_dir: str | Path, times: ClipTimes) -> None:
+    """Write the frames stage's `times.json`."""
+    write_json(clip_times_path(frames_dir), asdict(times))
+
+
+def read_clip_times(frames_dir: str | Path) -> ClipTimes | None:
+    """The frames stage's `times.json`, or None for a frame-folder input (no timestamps)."""
+    path = clip_times_path(frames_dir)
+    return ClipTimes(**read_json(path)) if path.is_file() else None
 
 
 def processing_frames_dir(frames_dir: str | Path) -> Path:

@@ -9,10 +9,13 @@ as parsed by imageio-ffmpeg.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg
@@ -36,6 +39,94 @@ class VideoInfo:
 def ffmpeg_exe() -> str:
     """The ffmpeg binary: the system one if present, else imageio-ffmpeg's bundled build."""
     return shutil.which("ffmpeg") or imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass(frozen=True)
+class FrameLog:
+    """What ffmpeg's showinfo filter reports about a clip's decoded frames (docs/architecture.md
+    §2.1): presentation times and durations in ticks of 1/`time_base` s (None: no timestamp),
+    pixel format, sample aspect ratio and colour tags (only the known ones)."""
+
+    time_base: int
+    pts: list[int | None]
+    durations: list[int]
+    pix_fmt: str = ""
+    sar: tuple[int, int] = (1, 1)
+    color: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrameTimes:
+    """When each frame of an encode is shown: per-frame durations in ticks of 1/`time_base` s."""
+
+    time_base: int
+    durations: list[int]
+
+
+# showinfo's names -> ours (docs/architecture.md §2.1); "unknown" values are left out
+COLOR_FIELDS = {
+    "color_range": "range",
+    "color_primaries": "primaries",
+    "color_trc": "transfer",
+    "color_space": "matrix",
+}
+_UNKNOWN = {"unknown", "unspecified", "reserved", "N/A", ""}
+_RGB_FORMATS = ("rgb", "bgr", "gbr", "argb", "abgr", "0rgb", "0bgr", "pal8", "x2rgb", "x2bgr")
+_TIME_BASE = re.compile(r"config in time_base: (\d+)/(\d+)")
+_FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*(\S+).*?duration:\s*(\S+).*?fmt:(\S+).*?sar:(\d+)/(\d+)")
+_COLOR = re.compile(r"(color_range|color_space|color_primaries|color_trc):(\S+)")
+
+
+def probe_frames(path: str | Path) -> FrameLog:
+    """Every decoded frame's timestamp and duration, and the first frame's picture tags.
+
+    One decoding pass through ffmpeg's showinfo filter, with the same frame selection as
+    `decode_frames` (every decoded frame, none dropped or repeated), so the lists line up with
+    the decoded frames. ffprobe is not needed; ValueError if ffmpeg cannot decode the file.
+    """
+    command = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-i", str(path)]
+    command += ["-map", "0:v:0", "-vf", "showinfo", "-fps_mode", "passthrough", "-f", "null", "-"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ValueError(_stream_problem(path))
+    return parse_showinfo(result.stderr)
+
+
+def parse_showinfo(log: str) -> FrameLog:
+    """The `FrameLog` of showinfo's output (a time base of num/den is rescaled to 1/den)."""
+    base = _TIME_BASE.search(log)
+    num, den = (int(base.group(1)), int(base.group(2))) if base else (1, 1)
+    pts, durations, pix_fmt, sar, color = [], [], "", (1, 1), {}
+    for line in log.splitlines():
+        frame = _FRAME.search(line)
+        if frame:
+            stamp, duration = frame.group(1), frame.group(2)
+            pts.append(int(stamp) * num if _is_int(stamp) else None)
+            durations.append(int(duration) * num if _is_int(duration) else 0)
+            if len(pts) == 1:
+                pix_fmt = frame.group(3)
+                sar = _reduced(int(frame.group(4)), int(frame.group(5)))
+        elif len(pts) == 1 and not color and _COLOR.search(line):
+            color = {
+                COLOR_FIELDS[key]: value
+                for key, value in _COLOR.findall(line)
+                if value not in _UNKNOWN
+            }
+    if pix_fmt.startswith(_RGB_FORMATS):  # RGB sources: range and matrix say nothing of YUV
+        color = {k: v for k, v in color.items() if k in ("primaries", "transfer")}
+    return FrameLog(den, pts, durations, pix_fmt, sar, color)
+
+
+def _is_int(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def _reduced(num: int, den: int) -> tuple[int, int]:
+    """A sample aspect ratio in lowest terms; 0/1 (unknown) reads as square pixels."""
+    if num <= 0 or den <= 0:
+        return (1, 1)
+    ratio = Fraction(num, den)
+    return (ratio.numerator, ratio.denominator)
 
 
 def probe_video(path: str | Path) -> VideoInfo:
@@ -168,40 +259,144 @@ def open_clip(
 
 
 def encode_video(
-    frame_folder: str | Path,
+    frames: str | Path | Sequence[str | Path],
     fps: float,
     output: str | Path,
     crf: int,
     audio_source: str | Path | None = None,
+    *,
+    times: FrameTimes | None = None,
+    sar: tuple[int, int] = (1, 1),
+    color: Mapping[str, str] | None = None,
 ) -> None:
-    """Encode `00000.png…` to H.264 yuv420p at `fps`, copying audio from `audio_source` if any.
+    """Encode frames to H.264 yuv420p, copying audio from `audio_source` if any.
 
-    Odd sizes are padded by one pixel (yuv420p needs even sides); audio is re-encoded to AAC
-    only if it cannot be copied into mp4.
+    `frames`: a stage frame folder (`00000.png…`, in order), or an ordered list of image files
+    (a file may repeat). Shown at a constant `fps`, or for `times.durations` each when `times`
+    is given (variable frame rate: the timestamps are written in the input's time base, so they
+    come out exact, and the last frame keeps its duration; B-frames are off for this path,
+    because the muxer takes the clip's end from the last packet's duration, which B-frame
+    reordering loses). `sar` other than 1:1 is written into the stream; `color` (range,
+    primaries, transfer, matrix: ffmpeg names) drives the RGB to YUV conversion and is tagged.
+    Odd sizes are padded by one pixel (yuv420p needs even sides); audio is re-encoded to AAC.
     """
-    pattern = str(Path(frame_folder) / io.FRAME_NAME_PATTERN)
-    video = ffmpeg.input(pattern, framerate=fps, start_number=0)
-    video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")
-    streams = [video]
-    audio_args = {}
-    if audio_source is not None:
-        streams.append(ffmpeg.input(str(audio_source)).audio)
-        audio_args = {"acodec": "aac", "shortest": None}
-    stream = ffmpeg.output(
-        *streams,
-        str(output),
-        vcodec="libx264",
-        pix_fmt="yuv420p",
-        crf=crf,
-        r=fps,
-        movflags="+faststart",
-        **audio_args,
-    ).global_args("-nostdin", "-loglevel", "error", "-y")
-    try:
-        stream.run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as error:
-        message = error.stderr.decode(errors="replace").strip()[-500:]
-        raise RuntimeError(f"ffmpeg encoding of {output} failed: {message}") from error
+    with tempfile.TemporaryDirectory(prefix="vanish-encode-") as scratch:
+        video, rate_args = _video_input(frames, fps, times, Path(scratch))
+        video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")
+        if tuple(sar) != (1, 1):
+            video = video.filter("setsar", f"{sar[0]}/{sar[1]}")
+        color_args = {}
+        if color:
+            video, color_args = _tag_color(video, color)
+        streams = [video]
+        audio_args = {}
+        if audio_source is not None:
+            streams.append(ffmpeg.input(str(audio_source)).audio)
+            audio_args = {"acodec": "aac", "shortest": None}
+        stream = ffmpeg.output(
+            *streams,
+            str(output),
+            vcodec="libx264",
+            pix_fmt="yuv420p",
+            crf=crf,
+            **rate_args,
+            **color_args,
+            movflags="+faststart",
+            **audio_args,
+        ).global_args("-nostdin", "-loglevel", "error", "-y")
+        try:
+            stream.run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+        except ffmpeg.Error as error:
+            message = error.stderr.decode(errors="replace").strip()[-500:]
+            raise RuntimeError(f"ffmpeg encoding of {output} failed: {message}") from error
+
+
+def _video_input(
+    frames: str | Path | Sequence[str | Path], fps: float, times: FrameTimes | None, scratch: Path
+) -> tuple[ffmpeg.nodes.FilterableStream, dict]:
+    """The frames as an ffmpeg input, and the output options that keep their timing.
+
+    A folder at a constant rate is read as an image sequence (the path every constant-rate
+    clip takes); a list, or per-frame times, goes through an ffconcat file.
+    """
+    if times is None and isinstance(frames, str | Path):
+        pattern = str(Path(frames) / io.FRAME_NAME_PATTERN)
+        return ffmpeg.input(pattern, framerate=fps, start_number=0), {"r": fps}
+    paths = io.list_images(frames) if isinstance(frames, str | Path) else list(map(Path, frames))
+    if times is None:
+        rate = Fraction(fps).limit_denominator(1001000)
+        times = FrameTimes(rate.numerator, [rate.denominator] * len(paths))
+        rate_args = {"r": fps}
+    else:
+        rate_args = {
+            "fps_mode": "passthrough",
+            "video_track_timescale": times.time_base,
+            "bf": 0,
+            "bsf:v": _last_duration(times),
+        }
+    if len(times.durations) != len(paths):
+        raise ValueError(f"{len(paths)} frames but {len(times.durations)} frame durations")
+    listing = scratch / "frames.ffconcat"
+    listing.write_text(ffconcat(paths, times))
+    return ffmpeg.input(str(listing), format="concat", safe=0).video, rate_args
+
+
+def _last_duration(times: FrameTimes) -> str:
+    """A bitstream filter giving the last frame its duration: the image demuxer gives each
+    frame one tick, and the muxer ends the clip at the last packet's end."""
+    last = sum(times.durations[:-1])
+    return f"setts=duration=if(eq(PTS\\,{last})\\,{times.durations[-1]}\\,DURATION)"
+
+
+def ffconcat(paths: Sequence[Path], times: FrameTimes) -> str:
+    """An ffconcat listing showing each image for its duration.
+
+    The concat demuxer counts in microseconds and takes its time base from the first file
+    (image2: 1/framerate), so every file is read at `time_base` frames per second and each
+    duration is the difference of rounded start times: the starts stay within half a
+    microsecond of the exact ticks, which the time base then restores exactly.
+    """
+    lines, start = ["ffconcat version 1.0"], 0
+    for path, ticks in zip(paths, times.durations, strict=True):
+        end = start + ticks
+        micros = _micros(end, times.time_base) - _micros(start, times.time_base)
+        lines += [
+            f"file '{_quoted(path.resolve())}'",
+            f"option framerate {times.time_base}",
+            f"duration {micros // 1_000_000}.{micros % 1_000_000:06d}",
+        ]
+        start = end
+    return "\n".join(lines) + "\n"
+
+
+def _micros(ticks: int, time_base: int) -> int:
+    return round(Fraction(ticks * 1_000_000, time_base))
+
+
+def _quoted(path: Path) -> str:
+    """A path inside ffconcat's single quotes (a quote is closed, escaped and reopened)."""
+    return str(path).replace("'", "'\\''")
+
+
+def _tag_color(
+    video: ffmpeg.nodes.FilterableStream, color: Mapping[str, str]
+) -> tuple[ffmpeg.nodes.FilterableStream, dict]:
+    """Primaries and transfer set on the frames; range and matrix as encoder options, which
+    ffmpeg's format negotiation also uses for the RGB to YUV conversion (the inverse of the
+    decoding, which follows the input's tags)."""
+    params = {
+        key: color[name]
+        for name, key in (("primaries", "color_primaries"), ("transfer", "color_trc"))
+        if name in color
+    }
+    if params:
+        video = video.filter("setparams", **params)
+    args = {}
+    if "range" in color:
+        args["color_range"] = color["range"]
+    if "matrix" in color:
+        args["colorspace"] = color["matrix"]
+    return video, args
 
 
 def count_decoded_frames(path: str | Path) -> int:

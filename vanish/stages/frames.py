@@ -2,12 +2,17 @@
 
 Writes the frames at the processing size (sides floored to multiples of 8, optionally capped), and
 at the input's size when the two differ, so the result can be composited at the input's own
-resolution, plus the clip's `io.ClipMeta` (fps, sizes, frame count, audio presence). The folder's
-layout is `vanish.io`'s (`processing_frames_dir`, `original_frames_dir`, `clip_meta_path`).
+resolution, plus the clip's `io.ClipMeta` (fps, sizes, frame count, audio presence, timing, SAR,
+colour) and, for a video file, its frame timestamps (`io.ClipTimes`), so the encode stage can
+show every frame when the input did (docs/architecture.md §2.1). The folder's layout is
+`vanish.io`'s (`processing_frames_dir`, `original_frames_dir`, `clip_meta_path`,
+`clip_times_path`).
 """
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +22,10 @@ from PIL import Image
 from vanish import io
 from vanish.atomic import atomic_dir
 from vanish.errors import InputError
-from vanish.media import open_clip
+from vanish.media import FrameLog, open_clip, probe_frames
 
 MULTIPLE = 8
+CFR_RATE_TOLERANCE = 0.005  # uniform gaps this close to 1/fps are the constant-rate path
 
 
 def processing_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
@@ -56,11 +62,83 @@ def extract_frames(
             f"frames of {width}x{height} are too small to process",
             "use a clip of at least 8x8 pixels",
         )
+    log = None if Path(video).is_dir() else _frame_log(sample, Path(video))
     with atomic_dir(out_dir) as tmp:
         count = _write_frames(sample, Path(video), frames, tmp, (width, height), (proc_w, proc_h))
         meta = io.ClipMeta(sample, str(video), fps, count, width, height, proc_w, proc_h, has_audio)
+        if log is not None:
+            meta.timing, times, meta.warnings = clip_timing(log, count, fps)
+            meta.sar, meta.color = list(log.sar), dict(log.color)
+            meta.warnings += picture_warnings(log.pix_fmt)
+            io.write_clip_times(tmp, times)
         io.write_clip_meta(io.clip_meta_path(tmp), meta)
     return Path(out_dir)
+
+
+def _frame_log(sample: str, video: Path) -> FrameLog:
+    try:
+        return probe_frames(video)
+    except ValueError as error:
+        raise InputError(
+            sample,
+            video,
+            f"its frames cannot be decoded ({error})",
+            "re-encode or re-download the file, or remove the sample",
+        ) from error
+
+
+def clip_timing(log: FrameLog, count: int, fps: float) -> tuple[str, io.ClipTimes, list[str]]:
+    """How `removed.mp4` places the frames in time: timing, durations and warnings.
+
+    "cfr" when the gaps between timestamps are equal (within the one tick of rounding) and
+    match `fps`: encoded at `fps`, as a constant-rate clip always was. "vfr" otherwise: encoded
+    with each frame's own duration, so timestamps and length are kept. "retimed" when the
+    timestamps cannot be kept (missing, not increasing, or not one per decoded frame): encoded
+    at `fps`, with a warning. A stream starting after the file's start is moved to 0 (warned).
+    """
+    base, pts = log.time_base, log.pts
+    problem = _timestamp_problem(pts, count)
+    if problem:
+        warning = f"{problem}: removed.mp4 shows the frames at a constant {fps:g} fps"
+        return "retimed", io.ClipTimes(base, pts, []), [warning]
+    gaps = [b - a for a, b in zip(pts, pts[1:], strict=False)]
+    own = log.durations[-1] if log.durations else 0
+    last = own if own > 0 else (int(statistics.median(gaps)) if gaps else round(base / fps))
+    times = io.ClipTimes(base, pts, [*gaps, last])
+    warnings = []
+    if pts[0] > 0:
+        warnings.append(
+            f"the video stream starts {pts[0] / base:.3f} s into the file: removed.mp4 starts "
+            "it at 0"
+        )
+    uniform = not gaps or max(gaps) - min(gaps) <= 1
+    rate_ok = not gaps or abs(statistics.mean(gaps) * fps / base - 1) <= CFR_RATE_TOLERANCE
+    return ("cfr" if uniform and rate_ok else "vfr"), times, warnings
+
+
+def _timestamp_problem(pts: list[int | None], count: int) -> str:
+    """Why the timestamps cannot be kept ("" when they can)."""
+    if len(pts) != count:
+        return f"{len(pts)} timestamps for {count} decoded frames"
+    missing = [i for i, t in enumerate(pts) if t is None]
+    if missing:
+        return f"frame {missing[0]} has no timestamp"
+    back = [i + 1 for i, (a, b) in enumerate(zip(pts, pts[1:], strict=False)) if b <= a]
+    return f"frame {back[0]}'s timestamp does not increase" if back else ""
+
+
+def picture_warnings(pix_fmt: str) -> list[str]:
+    """The choices `removed.mp4` (8-bit yuv420p, what every player decodes) makes for the
+    input's pixel format: chroma subsampled to 4:2:0, samples reduced to 8 bits."""
+    warnings = []
+    chroma = re.search(r"4[0-4][0-4]|41[01]", pix_fmt)
+    if chroma and chroma.group() != "420":
+        sampling = ":".join(chroma.group())
+        warnings.append(f"{pix_fmt} input: chroma {sampling} written as 4:2:0 in removed.mp4")
+    depth = re.search(r"p(9|1[0-6])", pix_fmt)
+    if depth:
+        warnings.append(f"{pix_fmt} input: {depth.group(1)}-bit samples written as 8-bit")
+    return warnings
 
 
 def _write_frames(

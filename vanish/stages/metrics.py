@@ -137,6 +137,8 @@ def compute_metrics(
     }
     if "warnings" in summary:
         metrics["mask_warnings"] = summary["warnings"]
+    if meta.warnings:
+        metrics["clip_warnings"] = meta.warnings
     if selection:
         chosen = io.read_selection(selection)
         metrics["prompt_outcome"] = chosen.get("outcome")
