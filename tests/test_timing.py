@@ -11,7 +11,14 @@ import pytest
 from synthetic import generated_media, options, panning_clip, write_clip_folder
 
 from vanish import io
-from vanish.media import FrameLog, decode_frames, encode_video, ffmpeg_exe, probe_frames
+from vanish.media import (
+    FrameLog,
+    FrameTimes,
+    decode_frames,
+    encode_video,
+    ffmpeg_exe,
+    probe_frames,
+)
 from vanish.media import probe_video as probe
 from vanish.stages.encode import encode
 from vanish.stages.frames import clip_timing, extract_frames
@@ -201,3 +208,16 @@ def test_an_ordered_frame_list_may_repeat_frames(tmp_path):
     decoded = list(decode_frames(out, probe(out)))
     assert len(decoded) == 3
     assert np.array_equal(decoded[0], decoded[2]) and not np.array_equal(decoded[0], decoded[1])
+
+
+def test_a_time_base_finer_than_microseconds_comes_out_exact_to_the_microsecond(tmp_path):
+    folder = write_clip_folder(tmp_path / "in", panning_clip(3, 48, 64))
+    out = tmp_path / "ns.mp4"
+    nanoseconds = [33_366_667, 40_000_000, 41_000_000]
+    encode_video(folder, 30, out, crf=18, times=FrameTimes(10**9, nanoseconds))
+    log = probe_frames(out)
+    assert (log.time_base, log.pts, log.durations) == (
+        10**6,
+        [0, 33367, 73367],
+        [33367, 40000, 41000],
+    )

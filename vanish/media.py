@@ -273,11 +273,12 @@ def encode_video(
 
     `frames`: a stage frame folder (`00000.png…`, in order), or an ordered list of image files
     (a file may repeat). Shown at a constant `fps`, or for `times.durations` each when `times`
-    is given (variable frame rate: the timestamps are written in the input's time base, so they
-    come out exact, and the last frame keeps its duration; B-frames are off for this path,
-    because the muxer takes the clip's end from the last packet's duration, which B-frame
-    reordering loses). `sar` other than 1:1 is written into the stream; `color` (range,
-    primaries, transfer, matrix: ffmpeg names) drives the RGB to YUV conversion and is tagged.
+    is given (variable frame rate: the timestamps are written in the input's time base, or in
+    microseconds when that is finer, so they come out exact, and the last frame keeps its
+    duration; B-frames are off for this path, because the muxer takes the clip's end from the
+    last packet's duration, which B-frame reordering loses). `sar` other than 1:1 is written
+    into the stream; `color` (range, primaries, transfer, matrix: ffmpeg names) drives the RGB
+    to YUV conversion and is tagged.
     Odd sizes are padded by one pixel (yuv420p needs even sides); audio is re-encoded to AAC.
     """
     with tempfile.TemporaryDirectory(prefix="vanish-encode-") as scratch:
@@ -328,6 +329,7 @@ def _video_input(
         times = FrameTimes(rate.numerator, [rate.denominator] * len(paths))
         rate_args = {"r": fps}
     else:
+        times = _at_most_microseconds(times)
         rate_args = {
             "fps_mode": "passthrough",
             "video_track_timescale": times.time_base,
@@ -339,6 +341,19 @@ def _video_input(
     listing = scratch / "frames.ffconcat"
     listing.write_text(ffconcat(paths, times))
     return ffmpeg.input(str(listing), format="concat", safe=0).video, rate_args
+
+
+def _at_most_microseconds(times: FrameTimes) -> FrameTimes:
+    """`times` in microseconds when its time base is finer: the concat demuxer counts in
+    microseconds, so a finer base (e.g. nanoseconds) could not come out exact anyway."""
+    if times.time_base <= 1_000_000:
+        return times
+    starts, total = [], 0
+    for ticks in times.durations:
+        starts.append(_micros(total, times.time_base))
+        total += ticks
+    starts.append(_micros(total, times.time_base))
+    return FrameTimes(1_000_000, [b - a for a, b in zip(starts, starts[1:], strict=False)])
 
 
 def _last_duration(times: FrameTimes) -> str:
