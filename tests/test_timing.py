@@ -17,6 +17,7 @@ from vanish.media import (
     decode_frames,
     encode_video,
     ffmpeg_exe,
+    parse_showinfo,
     probe_frames,
 )
 from vanish.media import probe_video as probe
@@ -152,7 +153,7 @@ def test_full_range_is_carried(tmp_path):
 
 def test_tagged_colours_come_back_as_decoded(tmp_path):
     """Converted back to YUV with the input's matrix, a saturated colour decodes as the frames
-    stage saw it (tagging alone, on a BT.601 conversion, shifts it by about 20 levels)."""
+    stage saw it (a BT.601 conversion tagged BT.709 shifts this colour by 24 levels)."""
     clip = _tagged(tmp_path, "color=c=0x20C040:size=64x48:rate=10:duration=0.3", BT709)
     frames, out = _removed(tmp_path, clip)
     seen = io.read_frames(frames / "proc").astype(int)
@@ -221,3 +222,16 @@ def test_a_time_base_finer_than_microseconds_comes_out_exact_to_the_microsecond(
         [0, 33367, 73367],
         [33367, 40000, 41000],
     )
+
+
+def test_showinfo_without_durations_still_gives_every_timestamp():
+    """Older ffmpeg prints no `duration:`; the time base num/den is rescaled to 1/den."""
+    log = parse_showinfo(
+        "[Parsed_showinfo_0 @ 0x1] config in time_base: 1001/30000, frame_rate: 30000/1001\n"
+        "[Parsed_showinfo_0 @ 0x1] n:   0 pts:      0 pts_time:0       pos:  48 fmt:yuv422p "
+        "sar:8/6 s:64x48 i:P iskey:1 type:I checksum:1\n"
+        "[Parsed_showinfo_0 @ 0x1] n:   1 pts:      1 pts_time:0.0333667 pos: 900 fmt:yuv422p "
+        "sar:8/6 s:64x48 i:P iskey:0 type:P checksum:2\n"
+    )
+    assert (log.time_base, log.pts, log.durations) == (30000, [0, 1001], [0, 0])
+    assert (log.pix_fmt, log.sar, log.color) == ("yuv422p", (4, 3), {})

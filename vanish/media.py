@@ -4,7 +4,8 @@ Video decoding, probing and encoding go through ffmpeg (ffmpeg-python, argument 
 
 No system ffmpeg is required: the binary shipped by imageio-ffmpeg is used when `ffmpeg` is not
 on PATH. ffprobe is optional too: without it, the stream facts come from ffmpeg's own header dump
-as parsed by imageio-ffmpeg.
+as parsed by imageio-ffmpeg, and every frame's timestamp, the pixel aspect ratio and the colour
+tags from ffmpeg's showinfo filter (`probe_frames`), which the encoder carries to the result.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ COLOR_FIELDS = {
 _UNKNOWN = {"unknown", "unspecified", "reserved", "N/A", ""}
 _RGB_FORMATS = ("rgb", "bgr", "gbr", "argb", "abgr", "0rgb", "0bgr", "pal8", "x2rgb", "x2bgr")
 _TIME_BASE = re.compile(r"config in time_base: (\d+)/(\d+)")
-_FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*(\S+).*?duration:\s*(\S+).*?fmt:(\S+).*?sar:(\d+)/(\d+)")
+# a frame line; older ffmpeg prints no `duration:` (the last gap then stands for the last one)
+_FRAME = re.compile(
+    r"\bn:\s*\d+\s+pts:\s*(\S+)(?:.*?duration:\s*(\S+))?.*?fmt:(\S+).*?sar:(\d+)/(\d+)"
+)
 _COLOR = re.compile(r"(color_range|color_space|color_primaries|color_trc):(\S+)")
 
 
@@ -102,7 +106,7 @@ def parse_showinfo(log: str) -> FrameLog:
         if frame:
             stamp, duration = frame.group(1), frame.group(2)
             pts.append(int(stamp) * num if _is_int(stamp) else None)
-            durations.append(int(duration) * num if _is_int(duration) else 0)
+            durations.append(int(duration) * num if duration and _is_int(duration) else 0)
             if len(pts) == 1:
                 pix_fmt = frame.group(3)
                 sar = _reduced(int(frame.group(4)), int(frame.group(5)))
@@ -393,19 +397,40 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "'\\''")
 
 
+# the scale filter's names for the YUV matrices it converts with (colorspace name -> its name)
+SCALE_MATRICES = {
+    "bt709": "bt709",
+    "bt470bg": "bt470",
+    "smpte170m": "smpte170m",
+    "fcc": "fcc",
+    "smpte240m": "smpte240m",
+    "bt2020nc": "bt2020",
+    "bt2020c": "bt2020",
+}
+
+
 def _tag_color(
     video: ffmpeg.nodes.FilterableStream, color: Mapping[str, str]
 ) -> tuple[ffmpeg.nodes.FilterableStream, dict]:
-    """Primaries and transfer set on the frames; range and matrix as encoder options, which
-    ffmpeg's format negotiation also uses for the RGB to YUV conversion (the inverse of the
-    decoding, which follows the input's tags)."""
-    params = {
-        key: color[name]
-        for name, key in (("primaries", "color_primaries"), ("transfer", "color_trc"))
-        if name in color
-    }
-    if params:
-        video = video.filter("setparams", **params)
+    """Convert RGB to YUV with the input's matrix and range (the inverse of the decoding, which
+    follows the input's tags) and tag all four properties.
+
+    The conversion is spelled out in a scale filter because ffmpeg before 7.1 converts with
+    BT.601 whatever the output's tags; the tags go on the frames (setparams: what ffmpeg 7.1+
+    encoders write) and, for range and matrix, on the encoder too (what older ones write).
+    """
+    scale = {}
+    if color.get("matrix") in SCALE_MATRICES:
+        scale["out_color_matrix"] = SCALE_MATRICES[color["matrix"]]
+    if "range" in color:
+        scale["out_range"] = color["range"]
+    if scale:
+        video = video.filter("scale", **scale).filter("format", "yuv420p")
+    names = {"range": "range", "primaries": "color_primaries", "transfer": "color_trc"}
+    params = {names[key]: value for key, value in color.items() if key in names}
+    if "matrix" in color:
+        params["colorspace"] = color["matrix"]
+    video = video.filter("setparams", **params)
     args = {}
     if "range" in color:
         args["color_range"] = color["range"]
