@@ -289,7 +289,8 @@ def encode_video(
         video, rate_args = _video_input(frames, fps, times, Path(scratch))
         video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")
         if tuple(sar) != (1, 1):
-            video = video.filter("setsar", f"{sar[0]}/{sar[1]}")
+            # setsar rounds to terms up to `max` (default 100: 128/117 would become 93/85)
+            video = video.filter("setsar", f"{sar[0]}/{sar[1]}", max=max(*sar, 100))
         color_args = {}
         if color:
             video, color_args = _tag_color(video, color)
