@@ -2,8 +2,9 @@
 
 Writes the frames at the processing size (sides floored to multiples of 8, optionally capped), and
 at the input's size when the two differ, so the result can be composited at the input's own
-resolution, plus the clip's `io.ClipMeta` (fps, sizes, frame count, audio presence). The folder's
-layout is `vanish.io`'s (`processing_frames_dir`, `original_frames_dir`, `clip_meta_path`).
+resolution, plus the clip's `io.ClipMeta` (fps, sizes, frame count, audio presence) and which
+frames repeat the previous ones (`vanish.repeats`, `io.write_repeats`). The folder's layout is
+`vanish.io`'s (`processing_frames_dir`, `original_frames_dir`, `clip_meta_path`, `repeats_path`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from vanish import io
 from vanish.atomic import atomic_dir
 from vanish.errors import InputError
 from vanish.media import open_clip
+from vanish.repeats import PixelRuns
 
 MULTIPLE = 8
 
@@ -45,8 +47,13 @@ def extract_frames(
     out_dir: str | Path,
     max_side: int | None,
     folder_fps: float,
+    reuse_repeats: bool,
+    repeat_tolerance: float,
 ) -> Path:
-    """Decode `video` (file or frame folder) into `out_dir`; returns `out_dir`."""
+    """Decode `video` (file or frame folder) into `out_dir`; returns `out_dir`.
+
+    `reuse_repeats`, `repeat_tolerance`: config `repeats` (find repeated frames, and γ).
+    """
     frames, width, height, fps, has_audio = open_clip(sample, video, folder_fps)
     proc_w, proc_h = processing_size(width, height, max_side)
     if proc_w < MULTIPLE or proc_h < MULTIPLE:
@@ -57,7 +64,11 @@ def extract_frames(
             "use a clip of at least 8x8 pixels",
         )
     with atomic_dir(out_dir) as tmp:
-        count = _write_frames(sample, Path(video), frames, tmp, (width, height), (proc_w, proc_h))
+        runs = PixelRuns(reuse_repeats, repeat_tolerance)
+        count = _write_frames(
+            sample, Path(video), frames, tmp, (width, height), (proc_w, proc_h), runs
+        )
+        io.write_repeats(tmp, runs.sources, repeat_tolerance)
         meta = io.ClipMeta(sample, str(video), fps, count, width, height, proc_w, proc_h, has_audio)
         io.write_clip_meta(io.clip_meta_path(tmp), meta)
     return Path(out_dir)
@@ -70,12 +81,14 @@ def _write_frames(
     out: Path,
     size: tuple[int, int],
     proc_size: tuple[int, int],
+    runs: PixelRuns,
 ) -> int:
     writer = io.FramesFolderWriter(out, resized=size != proc_size)
     count = 0
     try:
         for count, frame in enumerate(frames, start=1):
             writer.write(count - 1, resize_rgb(frame, proc_size), frame)
+            runs.add(frame)
     except ValueError as error:
         raise InputError(
             sample,
