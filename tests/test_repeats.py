@@ -133,7 +133,7 @@ def test_propainter_doubled_clip_gives_each_frame_twice(tmp_path: Path) -> None:
 
     files = write_rule_checkpoints(tmp_path / "weights", seed=0)
     config = {
-        "weights": {name: {"path": str(path), "sha256": sha} for name, (path, sha) in files.items()},
+        "weights": {name: {"path": str(p), "sha256": sha} for name, (p, sha) in files.items()},
         "propainter": {
             **default_config()["propainter"],
             "device": "cpu",

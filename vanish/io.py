@@ -24,9 +24,9 @@ it; they never build a stage folder's inner paths themselves, nor import another
   source's file);
 - `repeats.json` in the frames and mask stage folders: `sources` (per frame, the frame whose result
   it reuses: itself when computed; `vanish.repeats`); the frames stage's by pixels (with the
-  `tolerance` used), the mask stage's by pixels and mask. Stages after the masks read only the computed frames
-  (`computed_frame_paths`, `computed_hole_paths`), so flow, propagated and fill indices count
-  computed frames; a folder without the file computes every frame;
+  `tolerance` used), the mask stage's by pixels and mask. Stages after the masks read only the
+  computed frames (`computed_frame_paths`, `computed_hole_paths`), so flow, propagated and fill
+  indices count computed frames; a folder without the file computes every frame;
 - `detections.parquet`: one row per (frame, track) with the columns `DETECTION_COLUMNS` (boxes in
   pixels of the input-size frames), sorted by frame then track; the schema metadata key `vanish`
   holds JSON (detector, tracker, prompt, phrases, class names, frame count and size, settings);
