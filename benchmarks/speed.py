@@ -87,6 +87,7 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
         "fill": lambda: fill.classical_fill(f, m, done, prop, out, **options("fill_classical")),
         "flows_raft": lambda: flows.raft_flows(
             f,
+            m,
             work / "flows",
             *w["raft"],
             **options("flows_raft", iterations=args.raft_iterations, device="cpu"),

@@ -159,7 +159,11 @@ def stage_files(
         SAMPLE, png_masks, out["frames"], out["masks"], **options("masks_from_files", dilation=4)
     )
     raft_flows(
-        out["frames"], out["flows"], *weights["raft"], **options("flows_raft", iterations=20)
+        out["frames"],
+        out["masks"],
+        out["flows"],
+        *weights["raft"],
+        **options("flows_raft", iterations=20),
     )
     rfc_complete(
         out["flows"],
@@ -296,5 +300,12 @@ def test_small_clip_is_rejected_with_clear_error(tmp_path: Path) -> None:
     extract_frames("tiny", tmp_path / "png", tmp_path / "frames", **options("frames"))
     missing = tmp_path / "no-weights.pth"  # the clip is refused before any weights are read
     with pytest.raises(InputError, match=r"sample 'tiny'.*120.*below 128.*Fix:"):
-        raft_flows(tmp_path / "frames", tmp_path / "flows", missing, None, **options("flows_raft"))
+        raft_flows(
+            tmp_path / "frames",
+            tmp_path / "masks",
+            tmp_path / "flows",
+            missing,
+            None,
+            **options("flows_raft"),
+        )
     assert not (tmp_path / "flows").exists()

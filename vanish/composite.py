@@ -1,13 +1,20 @@
-"""Final compositing at the input's own resolution: only hole pixels are ever replaced."""
+"""Final compositing at the input's own resolution: only hole pixels are ever replaced.
+
+The fill stages produce the computed frames only (`vanish.repeats`); the compositor writes every
+frame, a repeat as a hard link to (else a copy of) its source's file, so encoding, metrics and the
+report see the whole clip."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from vanish import io
+from vanish.repeats import computed, repeats_of
 
 
 def composite(result: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -19,16 +26,31 @@ def composite(result: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.
 
 
 class Compositor:
-    """Writes `inpainted/00000.png…` from processing-size results, frame by frame."""
+    """Writes `inpainted/00000.png…` from processing-size results of the computed frames."""
 
     def __init__(self, frames_dir: str | Path, masks_dir: str | Path, out_dir: Path) -> None:
         self.originals = io.list_images(io.original_frames_dir(frames_dir))
         self.holes = io.list_images(io.full_masks_dir(masks_dir))
+        sources = io.mask_repeats(masks_dir)
+        self.computed, self.repeats = computed(sources), repeats_of(sources)
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 
-    def write(self, index: int, result: np.ndarray) -> None:
-        """Composite frame `index` from its processing-size `result` and write it."""
+    def write(self, position: int, result: np.ndarray) -> None:
+        """Composite computed frame `position` from its processing-size `result`, write it and
+        its repeats."""
+        index = self.computed[position]
         original = io.read_rgb(self.originals[index])
         hole = io.read_mask(self.holes[index])
-        io.write_rgb(self.out_dir / io.frame_name(index), composite(result, original, hole))
+        path = self.out_dir / io.frame_name(index)
+        io.write_rgb(path, composite(result, original, hole))
+        for repeat in self.repeats[index]:
+            link(path, self.out_dir / io.frame_name(repeat))
+
+
+def link(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` (no disk, no write), a copy where links fail."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

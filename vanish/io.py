@@ -21,7 +21,13 @@ it; they never build a stage folder's inner paths themselves, nor import another
   or float32;
 - propagated folder: `frames/` (frame folder; unfilled hole pixels hold mid-grey), `masks/` (mask
   folder of the holes left) and `summary.json` (hole and filled pixel counts, interpolation);
-- inpainted folder: a frame folder at the input's size;
+- inpainted folder: a frame folder at the input's size (every frame: repeats are links to their
+  source's file);
+- `repeats.json` in the frames and mask stage folders: `sources` (per frame, the frame whose result
+  it reuses: itself when computed; `vanish.repeats`); the frames stage's by pixels (with the
+  `tolerance` used), the mask stage's by pixels and mask. Stages after the masks read only the
+  computed frames (`computed_frame_paths`, `computed_hole_paths`), so flow, propagated and fill
+  indices count computed frames; a folder without the file computes every frame;
 - `detections.parquet`: one row per (frame, track) with the columns `DETECTION_COLUMNS` (boxes in
   pixels of the input-size frames), sorted by frame then track; the schema metadata key `vanish`
   holds JSON (detector, tracker, prompt, phrases, class names, frame count and size, settings);
@@ -65,6 +71,7 @@ _FULL = "full"  # masks at the input's size, when resized
 _META = "meta.json"  # frames stage: ClipMeta; flow folders: counts, chunks, cuts
 _TIMES = "times.json"  # frames stage: per-frame timestamps of a video file
 _SUMMARY = "summary.json"  # mask and propagated folders
+_REPEATS = "repeats.json"  # frames and mask stage folders: each frame's source
 _PROPAGATED_FRAMES = "frames"
 _PROPAGATED_HOLES = "masks"
 _DIGITS = re.compile(r"(\d+)")
@@ -191,6 +198,16 @@ def read_frames(folder: str | Path, start: int = 0, stop: int | None = None) -> 
 def read_masks(folder: str | Path, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Masks start…stop-1 of a stage mask folder as (T, H, W) bool."""
     paths = list_images(folder)[start:stop]
+    return np.stack([read_mask(p) for p in paths])
+
+
+def read_frame_paths(paths: Sequence[Path]) -> np.ndarray:
+    """The frames at `paths` as (T, H, W, 3) uint8."""
+    return np.stack([read_rgb(p) for p in paths])
+
+
+def read_mask_paths(paths: Sequence[Path]) -> np.ndarray:
+    """The masks at `paths` as (T, H, W) bool."""
     return np.stack([read_mask(p) for p in paths])
 
 
@@ -333,6 +350,61 @@ class MaskFolderWriter:
     def close(self, summary: Mapping) -> None:
         """Write `summary.json`."""
         write_json(mask_summary_path(self.folder), dict(summary))
+
+
+def repeats_path(stage_dir: str | Path) -> Path:
+    """The `repeats.json` of a frames or mask stage folder."""
+    return Path(stage_dir) / _REPEATS
+
+
+def write_repeats(
+    stage_dir: str | Path, sources: Sequence[int], tolerance: float | None = None
+) -> None:
+    """Record each frame's source (`vanish.repeats`) in a frames or mask stage folder (the
+    frames stage also records the tolerance it used)."""
+    record: dict = {"sources": list(sources)}
+    if tolerance is not None:
+        record["tolerance"] = tolerance
+    write_json(repeats_path(stage_dir), record)
+
+
+def read_repeats(stage_dir: str | Path, count: int) -> list[int]:
+    """Each frame's source; without `repeats.json` (repeats not looked for) every frame is its
+    own."""
+    path = repeats_path(stage_dir)
+    if not path.is_file():
+        return list(range(count))
+    sources = read_json(path)["sources"]
+    if len(sources) != count:
+        raise ValueError(f"{path} lists {len(sources)} frames, the folder has {count}")
+    return sources
+
+
+def frame_repeats(frames_dir: str | Path) -> list[int]:
+    """The sources of a frames stage folder's frames, by pixels (what the mask stages split)."""
+    return read_repeats(frames_dir, count_images(processing_frames_dir(frames_dir)))
+
+
+def mask_repeats(masks_dir: str | Path) -> list[int]:
+    """The sources of a mask stage folder's frames: what every later stage follows."""
+    return read_repeats(masks_dir, count_images(processing_masks_dir(masks_dir)))
+
+
+def computed_indices(masks_dir: str | Path) -> list[int]:
+    """The frames later stages compute (their own source), in order."""
+    return [index for index, source in enumerate(mask_repeats(masks_dir)) if source == index]
+
+
+def computed_frame_paths(frames_dir: str | Path, masks_dir: str | Path) -> list[Path]:
+    """The processing-size frames later stages compute; position k is computed frame k."""
+    paths = list_images(processing_frames_dir(frames_dir))
+    return [paths[index] for index in computed_indices(masks_dir)]
+
+
+def computed_hole_paths(masks_dir: str | Path) -> list[Path]:
+    """The processing-size holes of the computed frames; position k is computed frame k."""
+    paths = list_images(processing_masks_dir(masks_dir))
+    return [paths[index] for index in computed_indices(masks_dir)]
 
 
 def write_json(path: str | Path, data: dict) -> None:

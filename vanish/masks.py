@@ -3,7 +3,7 @@ mask stage folder from full-size masks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from vanish import io
+from vanish.repeats import MaskRuns
 
 CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -40,18 +41,23 @@ def write_masks(
     out: Path,
     dilation: int,
     warnings: Iterable[str] = (),
+    frame_sources: Sequence[int] | None = None,
 ) -> dict:
     """Dilate full-size bool masks, write the mask stage folder and return its summary.
 
     The processing-size hole is the dilated resized mask; the input-size one (written when the
     clip is resized) is the dilated mask united with the processing-size hole scaled back up.
     `warnings` (read once the masks are consumed) enter the summary only when there are any, so
-    the summary of a clean input keeps its bytes.
+    the summary of a clean input keeps its bytes. `frame_sources`: the frames stage's pixel
+    repeats (`io.frame_repeats`; None: no frame repeats another); a frame stays a repeat only if
+    its mask equals its source's too (`repeats.json`).
     """
     proc_size = (meta.proc_width, meta.proc_height)
     writer = io.MaskFolderWriter(out, meta.resized)
     coverage = []
+    runs = MaskRuns(frame_sources)
     for index, mask in enumerate(masks):
+        runs.add(mask)
         proc = dilate(resize_nearest(mask, proc_size), dilation)
         writer.write_processing(index, proc)
         if meta.resized:
@@ -68,4 +74,5 @@ def write_masks(
     if list(warnings):
         summary["warnings"] = list(warnings)
     writer.close(summary)
+    io.write_repeats(out, runs.sources)
     return summary

@@ -91,10 +91,13 @@ def flow_dtype(config: Config) -> str:
 class FramesOptions:
     max_side: int | None
     folder_fps: float
+    reuse_repeats: bool
+    repeat_tolerance: float
 
     @classmethod
     def from_config(cls, config: Config) -> FramesOptions:
-        return cls(config["max_side"], config["frame_folder_fps"])
+        r = config["repeats"]
+        return cls(config["max_side"], config["frame_folder_fps"], r["reuse"], r["tolerance"])
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class ReportOptions:
 # section is left out.
 RESULT_CONFIG_KEYS = (
     "backend", "max_side", "mask_dilation", "frame_folder_fps", "flow_storage", "seed",
-    "classical", "propainter", "encode", "weights",
+    "classical", "propainter", "encode", "weights", "repeats",
 )  # fmt: skip
 
 
@@ -337,7 +340,8 @@ STAGES: list[Stage] = [
           inputs={"frames_dir": FRAMES, "masks_dir": MASKS},
           outputs={"out_dir": (FLOWS, _dir("flows"))}, options=DisFlowOptions.from_config),
     Stage("flows_raft", "flows", "vanish.stages.flows:raft_flows",
-          backend="propainter", sample_arg=False, inputs={"frames_dir": FRAMES},
+          backend="propainter", sample_arg=False,
+          inputs={"frames_dir": FRAMES, "masks_dir": MASKS},
           outputs={"out_dir": (FLOWS, _dir("flows"))},
           options=RaftOptions.from_config, weights=_role("raft"), env="propainter", **MODEL),
     Stage("complete_classical", "complete", "vanish.stages.complete:classical_complete",

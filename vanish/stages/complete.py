@@ -6,6 +6,8 @@ k+1's grid and takes frame k+1's hole. Output has the flow folder format of the 
 
 ProPainter backend: the recurrent flow completion network (docs/architecture.md §5.3, §5.6.3),
 run on sub-videos of `subvideo_length` flows with 5 flows of context on each side.
+
+Flows link computed frames (repeats skipped), so their holes are `io.computed_hole_paths`.
 """
 
 from __future__ import annotations
@@ -42,12 +44,13 @@ def classical_complete(
     and `chunk` (flows per read and written file) are internal constants, not config settings.
     """
     reader = io.FlowReader(flows_dir)
-    mask_dir = io.processing_masks_dir(masks_dir)
+    hole_paths = io.computed_hole_paths(masks_dir)
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, reader.meta["dtype"])
         for start, stop in io.iter_chunks(reader.count, chunk):
             forward, backward = reader.read(start, stop)
-            holes = np.stack([dilate(h, margin) for h in io.read_masks(mask_dir, start, stop + 1)])
+            read = io.read_mask_paths(hole_paths[start : stop + 1])
+            holes = np.stack([dilate(h, margin) for h in read])
             for offset in range(stop - start):
                 forward[offset] = harmonic_fill(forward[offset], holes[offset])
                 backward[offset] = harmonic_fill(backward[offset], holes[offset + 1])
@@ -121,13 +124,13 @@ def rfc_complete(
     `subvideo_length`, not by the clip; the kept flows are written in small files.
     """
     reader = io.FlowReader(flows_dir)
-    mask_dir = io.processing_masks_dir(masks_dir)
+    hole_paths = io.computed_hole_paths(masks_dir)
     model = place(load_flow_completion(weights_path, weights_sha256), device, precision)
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, reader.meta["dtype"])
         for window in flow_completion_windows(reader.count, subvideo_length):
             forward, backward = reader.read(window.start, window.stop)
-            holes = io.read_masks(mask_dir, window.start, window.stop + 1)
+            holes = io.read_mask_paths(hole_paths[window.start : window.stop + 1])
             done_fwd, done_bwd = complete_window(
                 model, flows_to_tensor(forward), flows_to_tensor(backward), masks_to_tensor(holes)
             )

@@ -5,7 +5,8 @@ video), `class` (detector class name, or the prompt phrase for Grounding DINO), 
 `confidence`, and the box `x1, y1, x2, y2` in pixels of the input-size frames
 (`io.original_frames_dir`). The file's schema metadata records the detector, its settings, the
 class names and the frame size. The format is `vanish.io`'s (`write_detections`,
-`read_detections`).
+`read_detections`). The tracker sees the distinct frames only (the frames stage's pixel repeats,
+`vanish.repeats`); a repeated frame gets its source's rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tqdm import tqdm
 
 from vanish import io
 from vanish.errors import InputError
+from vanish.repeats import computed
 from vanish.selection import split_prompt
 
 log = logging.getLogger("vanish")
@@ -112,13 +114,15 @@ def detect_objects(
         ultralytics_dir,
     )
     paths = io.list_images(io.original_frames_dir(frames_dir))
-    per_frame: list[np.ndarray] = []
-    with tqdm(total=len(paths), desc=f"{sample} detect", unit="frame") as progress:
-        for start, stop in io.iter_chunks(len(paths), max(1, batch)):
-            frames = [io.read_rgb(p) for p in paths[start:stop]]
-            per_frame.extend(model.track(frames))
+    sources = io.frame_repeats(frames_dir)
+    distinct = computed(sources)
+    tracked: dict[int, np.ndarray] = {}
+    with tqdm(total=len(distinct), desc=f"{sample} detect", unit="frame") as progress:
+        for start, stop in io.iter_chunks(len(distinct), max(1, batch)):
+            frames = [io.read_rgb(paths[i]) for i in distinct[start:stop]]
+            tracked.update(zip(distinct[start:stop], model.track(frames), strict=True))
             progress.update(stop - start)
-    table = io.detections_table(per_frame, model.names)
+    table = io.detections_table([tracked[source] for source in sources], model.names)
     metadata = {
         "sample": sample,
         "detector": detector,

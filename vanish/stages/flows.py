@@ -2,7 +2,8 @@
 
 Classical backend: OpenCV DIS on temporally pre-filled frames, shot by shot (no flow across a
 cut; the cuts are recorded so later stages never propagate across them). The ProPainter backend's
-RAFT flows are written in the same format (`vanish.io.FlowWriter`).
+RAFT flows are written in the same format (`vanish.io.FlowWriter`). Both see only the computed
+frames (`io.computed_frame_paths`: repeats are skipped), so flow k links computed frames k, k+1.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def classical_flows(
 
     `chunk`: flows per output file (no config key: a storage detail, not a result setting).
     """
-    frames = io.read_frames(io.processing_frames_dir(frames_dir))
-    holes = io.read_masks(io.processing_masks_dir(masks_dir))
+    frames = io.read_frame_paths(io.computed_frame_paths(frames_dir, masks_dir))
+    holes = io.read_mask_paths(io.computed_hole_paths(masks_dir))
     cuts = shot_cuts(frames, cut_threshold)
     prefilled = np.empty_like(frames)
     for start, stop in shots(len(frames), cuts):
@@ -122,6 +123,7 @@ def raft_chunk_flows(
 
 def raft_flows(
     frames_dir: str | Path,
+    masks_dir: str | Path,
     out_dir: str | Path,
     weights_path: str | Path,
     weights_sha256: str | None,
@@ -137,13 +139,14 @@ def raft_flows(
     """
     frame_dir = io.processing_frames_dir(frames_dir)
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
-    count = io.count_images(frame_dir)
-    check_raft_clip(meta.sample, frame_dir, meta.proc_width, meta.proc_height, count)
+    check_raft_clip(meta.sample, frame_dir, meta.proc_width, meta.proc_height, meta.frame_count)
+    paths = io.computed_frame_paths(frames_dir, masks_dir)  # ≥ 2 of ≥ 2 frames (repeats.py)
+    count = len(paths)
     model = load_raft(weights_path, weights_sha256).to(select_device(device))
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, dtype)
         for start, stop in chunk_bounds(count, chunk_length_for_width(meta.proc_width)):
-            frames = frames_to_tensor(io.read_frames(frame_dir, start, stop))[0]
+            frames = frames_to_tensor(io.read_frame_paths(paths[start:stop]))[0]
             writer.append(*raft_chunk_flows(model, frames, iterations))
         writer.close(cuts=[], method=f"raft-{iterations}")
     return Path(out_dir)

@@ -3,10 +3,11 @@
 Writes the frames at the processing size (sides floored to multiples of 8, optionally capped), and
 at the input's size when the two differ, so the result can be composited at the input's own
 resolution, plus the clip's `io.ClipMeta` (fps, sizes, frame count, audio presence, timing, SAR,
-colour) and, for a video file, its frame timestamps (`io.ClipTimes`), so the encode stage can
-show every frame when the input did (docs/architecture.md §2.1). The folder's layout is
-`vanish.io`'s (`processing_frames_dir`, `original_frames_dir`, `clip_meta_path`,
-`clip_times_path`).
+colour), for a video file its frame timestamps (`io.ClipTimes`), so the encode stage can show
+every frame when the input did (docs/architecture.md §2.1), and which frames repeat the previous
+ones (`vanish.repeats`, `io.write_repeats`). The folder's layout is `vanish.io`'s
+(`processing_frames_dir`, `original_frames_dir`, `clip_meta_path`, `clip_times_path`,
+`repeats_path`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from vanish import io
 from vanish.atomic import atomic_dir
 from vanish.errors import InputError
 from vanish.media import FrameLog, open_clip, probe_frames
+from vanish.repeats import PixelRuns
 
 MULTIPLE = 8
 CFR_RATE_TOLERANCE = 0.005  # uniform gaps this close to 1/fps are the constant-rate path
@@ -51,8 +53,13 @@ def extract_frames(
     out_dir: str | Path,
     max_side: int | None,
     folder_fps: float,
+    reuse_repeats: bool,
+    repeat_tolerance: float,
 ) -> Path:
-    """Decode `video` (file or frame folder) into `out_dir`; returns `out_dir`."""
+    """Decode `video` (file or frame folder) into `out_dir`; returns `out_dir`.
+
+    `reuse_repeats`, `repeat_tolerance`: config `repeats` (find repeated frames, and γ).
+    """
     frames, width, height, fps, has_audio = open_clip(sample, video, folder_fps)
     proc_w, proc_h = processing_size(width, height, max_side)
     if proc_w < MULTIPLE or proc_h < MULTIPLE:
@@ -64,7 +71,11 @@ def extract_frames(
         )
     log = None if Path(video).is_dir() else _frame_log(sample, Path(video))
     with atomic_dir(out_dir) as tmp:
-        count = _write_frames(sample, Path(video), frames, tmp, (width, height), (proc_w, proc_h))
+        runs = PixelRuns(reuse_repeats, repeat_tolerance)
+        count = _write_frames(
+            sample, Path(video), frames, tmp, (width, height), (proc_w, proc_h), runs
+        )
+        io.write_repeats(tmp, runs.sources, repeat_tolerance)
         meta = io.ClipMeta(sample, str(video), fps, count, width, height, proc_w, proc_h, has_audio)
         if log is not None:
             meta.timing, times, meta.warnings = clip_timing(log, count, fps)
@@ -148,12 +159,14 @@ def _write_frames(
     out: Path,
     size: tuple[int, int],
     proc_size: tuple[int, int],
+    runs: PixelRuns,
 ) -> int:
     writer = io.FramesFolderWriter(out, resized=size != proc_size)
     count = 0
     try:
         for count, frame in enumerate(frames, start=1):
             writer.write(count - 1, resize_rgb(frame, proc_size), frame)
+            runs.add(frame)
     except ValueError as error:
         raise InputError(
             sample,

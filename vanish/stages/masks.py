@@ -103,6 +103,11 @@ def masks_from_files(
     masks = (_load_mask(sample, path, (meta.width, meta.height), warnings) for path in paths)
     with atomic_dir(out_dir) as tmp:
         write_masks(
-            _refuse_full_masks(sample, paths, masks, max_coverage), meta, tmp, dilation, warnings
+            _refuse_full_masks(sample, paths, masks, max_coverage),
+            meta,
+            tmp,
+            dilation,
+            warnings,
+            io.frame_repeats(frames_dir),
         )
     return Path(out_dir)

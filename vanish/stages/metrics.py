@@ -125,11 +125,14 @@ def compute_metrics(
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     summary = io.read_mask_summary(masks_dir)
     runtime = io.runtime_from_benchmarks(list(benchmark_files))
+    computed = len(io.computed_indices(masks_dir))  # the rest reuse a repeat's result
     metrics = {
         "sample": sample,
         "frames": meta.frame_count,
         "width": meta.width,
         "height": meta.height,
+        "frames_computed": computed,
+        "frames_reused": meta.frame_count - computed,
         "mask_coverage": summary["coverage"],
         "empty_mask": summary["empty"],
         "runtime_s": runtime,

@@ -5,7 +5,9 @@ frames where the tracker lost the object) prompt SAM; the object masks are unite
 extended with each object's cast shadow (`vanish.shadow`), then dilated and written by
 `vanish.masks.write_masks` exactly as the file-mask path writes them (same folder layout and
 summary), so every later stage is unchanged. A selection without tracks (no match,
-`passthrough` policy) gives empty masks: the video passes through unchanged.
+`passthrough` policy) gives empty masks: the video passes through unchanged. SAM sees the
+distinct frames only (the frames stage's pixel repeats, `vanish.repeats`), with boxes
+interpolated over them as if the repeats were not there; a repeat gets its source's mask.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from vanish import io
 from vanish.atomic import atomic_dir
 from vanish.boxes import box_area, clip_box, context_box, interpolate_series, track_series
 from vanish.masks import write_masks
+from vanish.repeats import computed, repeats_of
 from vanish.shadow import ShadowParams, extend_with_shadow
 
 log = logging.getLogger("vanish")
@@ -101,24 +104,40 @@ def object_masks(
     return union
 
 
+def distinct_rows(table, sources: list[int]):
+    """The detections of the distinct frames, renumbered 0, 1, … in their order (so boxes are
+    interpolated over the distinct frames, as for the clip without its repeats)."""
+    distinct = computed(sources)
+    position = {index: k for k, index in enumerate(distinct)}
+    rows = table[table["frame"].isin(distinct)].copy()
+    rows["frame"] = rows["frame"].map(position).astype(table["frame"].dtype)
+    return rows
+
+
 def _masks(
     sample: str,
     paths: list[Path],
+    sources: list[int],
     boxes: list[np.ndarray],
     segmenter,
     batch: int,
     options: Mapping,
 ) -> Iterator[np.ndarray]:
-    with tqdm(total=len(paths), desc=f"{sample} masks", unit="frame") as progress:
-        for start, stop in io.iter_chunks(len(paths), max(1, batch)):
-            frames = [io.read_rgb(p) for p in paths[start:stop]]
+    """Every frame's mask in order; `boxes[k]`: those of distinct frame k, the only frames SAM
+    sees (a repeat's mask is its source's)."""
+    distinct, repeats = computed(sources), repeats_of(sources)
+    with tqdm(total=len(distinct), desc=f"{sample} masks", unit="frame") as progress:
+        for start, stop in io.iter_chunks(len(distinct), max(1, batch)):
+            frames = [io.read_rgb(paths[i]) for i in distinct[start:stop]]
             busy = [i for i in range(len(frames)) if len(boxes[start + i])]
             embeddings = dict(zip(busy, segmenter.embed([frames[i] for i in busy]), strict=True))
             for i, frame in enumerate(frames):
                 if i in embeddings:
-                    yield object_masks(segmenter, embeddings[i], frame, boxes[start + i], options)
+                    mask = object_masks(segmenter, embeddings[i], frame, boxes[start + i], options)
                 else:
-                    yield np.zeros(frame.shape[:2], bool)
+                    mask = np.zeros(frame.shape[:2], bool)
+                for _ in range(1 + len(repeats[distinct[start + i]])):
+                    yield mask
                 progress.update(1)
 
 
@@ -147,11 +166,12 @@ def masks_from_prompt(
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     chosen = [int(t) for t in io.read_selection(selection).get("selected_tracks", [])]
     paths = io.list_images(io.original_frames_dir(frames_dir))
+    sources = io.frame_repeats(frames_dir)
     with atomic_dir(out_dir) as tmp:
         if not chosen:
             log.info("%s: no selected object; empty masks (video passes through)", sample)
             empty = (np.zeros((meta.height, meta.width), bool) for _ in paths)
-            write_masks(empty, meta, tmp, dilation)
+            write_masks(empty, meta, tmp, dilation, frame_sources=sources)
             return Path(out_dir)
         from vanish.models.runtime import select_device
         from vanish.models.sam import SamSegmenter
@@ -160,9 +180,9 @@ def masks_from_prompt(
             raise ValueError("masks_from_prompt needs weights_path: the SAM weights")
         table, _ = io.read_detections(detections)
         boxes = frame_boxes(
-            table,
+            distinct_rows(table, sources),
             chosen,
-            len(paths),
+            len(computed(sources)),
             meta.width,
             meta.height,
             options["max_gap"],
@@ -176,7 +196,11 @@ def masks_from_prompt(
             batch=int(batch),
         )
         summary = write_masks(
-            _masks(sample, paths, boxes, segmenter, batch, options), meta, tmp, dilation
+            _masks(sample, paths, sources, boxes, segmenter, batch, options),
+            meta,
+            tmp,
+            dilation,
+            frame_sources=sources,
         )
         log.info("%s: tracks %s, mean hole coverage %.4f", sample, chosen, summary["coverage"])
     return Path(out_dir)

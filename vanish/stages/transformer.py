@@ -210,8 +210,8 @@ class FolderSource:
         flows_dir: str | Path,
         propagated_dir: str | Path,
     ) -> None:
-        self.frame_paths = io.list_images(io.processing_frames_dir(frames_dir))
-        self.hole_paths = io.list_images(io.processing_masks_dir(masks_dir))
+        self.frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
+        self.hole_paths = io.computed_hole_paths(masks_dir)
         self.prop_paths = io.list_images(io.propagated_frames_dir(propagated_dir))
         self.left_paths = io.list_images(io.propagated_holes_dir(propagated_dir))
         self.flows = io.FlowReader(flows_dir)
