@@ -7,7 +7,14 @@ import pytest
 from synthetic import moving_box_masks, panning_clip, texture
 
 from vanish.config import DIS_MIN_SIDE
-from vanish.models.classical import DIS_PRESETS, dis_flow, harmonic_fill, shot_cuts, shots, temporal_prefill
+from vanish.models.classical import (
+    DIS_PRESETS,
+    dis_flow,
+    harmonic_fill,
+    shot_cuts,
+    shots,
+    temporal_prefill,
+)
 
 
 def test_harmonic_fill_reproduces_a_linear_field():
