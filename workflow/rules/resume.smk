@@ -21,8 +21,6 @@ import psutil
 
 from snakemake.logging import logger
 
-from vanish import io, runlock, status
-
 LOCK_DIR = Path(".snakemake/locks")
 LOCK_OWNER = Path(".snakemake/vanish-lock-owner.json")
 
@@ -70,6 +68,8 @@ def _forget_lock_owner(log):
 
 def _take_results_folder():
     """The results folder's lock; a second run on it stops here, before any job."""
+    from vanish import runlock  # imported where used: vanish.io loads OpenCV, planning must not
+
     if not workflow.remote_exec:
         for warning in runlock.acquire(RESULTS):
             logger.warning(warning)
@@ -98,6 +98,8 @@ def _dataset_outputs_of(samples):
 
 def _end_run(success):
     """Status table (and after a failure the partial dataset outputs), then free the folder."""
+    from vanish import io, runlock, status
+
     try:
         rows = status.finish_run(
             RESULTS, list(SAMPLES.index), _sample_deliverables, workflow.scheduler.failed
