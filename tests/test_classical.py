@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from synthetic import moving_box_masks, panning_clip, texture
 
-from vanish.models.classical import dis_flow, harmonic_fill, shot_cuts, shots, temporal_prefill
+from vanish.config import DIS_MIN_SIDE
+from vanish.models.classical import (
+    DIS_PRESETS,
+    dis_flow,
+    harmonic_fill,
+    shot_cuts,
+    shots,
+    temporal_prefill,
+)
 
 
 def test_harmonic_fill_reproduces_a_linear_field():
@@ -60,3 +69,11 @@ def test_dis_flow_finds_a_translation():
 def test_moving_masks_fixture_moves():
     masks = moving_box_masks(3, 32, 48)
     assert not np.array_equal(masks[0], masks[2])
+
+
+@pytest.mark.parametrize("preset", sorted(DIS_PRESETS))
+def test_dis_flow_runs_at_the_smallest_processing_side_for_wide_frames(preset):
+    # OpenCV's DIS crashes (SIGSEGV) on frames 16 or 24 px high and 256 wide; 32 is the minimum
+    source = texture(DIS_MIN_SIDE, 1024, seed=1)
+    flow = dis_flow(source, np.roll(source, 1, axis=1), preset)
+    assert flow.shape == (2, DIS_MIN_SIDE, 1024) and np.isfinite(flow).all()

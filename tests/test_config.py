@@ -147,3 +147,12 @@ def test_the_propainter_backend_refuses_a_processing_size_raft_cannot_handle() -
     with pytest.raises(ConfigError, match="max_side' is 64.*minimum processing side of 128"):
         validate_config({"backend": "propainter", "max_side": 64})
     assert validate_config({"backend": "classical", "max_side": 64})["max_side"] == 64
+
+
+def test_a_processing_size_below_the_classical_minimum_is_refused_with_it() -> None:
+    from vanish.config import DIS_MIN_SIDE
+
+    assert load_schema()["properties"]["max_side"]["minimum"] == DIS_MIN_SIDE == 32
+    with pytest.raises(ConfigError, match="config 'max_side': 16 is less than the minimum of 32"):
+        validate_config({"backend": "classical", "max_side": 16})
+    assert validate_config({"backend": "classical", "max_side": 32})["max_side"] == 32

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from synthetic import (
     moving_box_masks,
     options,
@@ -13,6 +14,7 @@ from synthetic import (
 
 from vanish import io
 from vanish.composite import composite
+from vanish.errors import InputError
 from vanish.stages.complete import classical_complete
 from vanish.stages.fill import classical_fill, keyframe_fill
 from vanish.stages.flows import classical_flows
@@ -93,3 +95,15 @@ def test_classical_stages_end_to_end(tmp_path):
     spatial = np.stack([telea(f, h) for f, h in zip(truth, holes, strict=True)])
     baseline = np.abs(spatial.astype(int) - truth)[filled].mean()
     assert error < baseline / 3, f"propagated {error:.1f} vs Telea {baseline:.1f}"
+
+
+def test_classical_flows_refuse_frames_below_the_dis_minimum(tmp_path):
+    video = write_clip_folder(tmp_path / "in", panning_clip(3, 24, 256))
+    frames_dir = extract_frames("thin", video, tmp_path / "frames", **options("frames"))
+    masks = write_mask_folder(tmp_path / "m", moving_box_masks(3, 24, 256, size=(4, 4)))
+    masks_dir = masks_from_files(
+        "thin", masks, frames_dir, tmp_path / "masks", **options("masks_from_files")
+    )
+    with pytest.raises(InputError, match=r"sample 'thin': the processing size 256x24 .* 32 px"):
+        classical_flows(frames_dir, masks_dir, tmp_path / "flows", **options("flows_classical"))
+    assert not (tmp_path / "flows").exists()

@@ -157,6 +157,11 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return filled
 
 
+# The classical backend's smallest processing side, the schema's minimum of `max_side`: OpenCV's
+# DIS flow (5.1) raises or crashes the process (SIGSEGV) on frames under 32 px high for most
+# widths (measured over widths 8-8192 for every preset); 32 px works for all of them.
+DIS_MIN_SIDE = 32
+
 # RAFT's smallest processing side (vanish/models/raft.py MIN_SIZE; the published RAFT returns
 # NaN flows below it). Repeated here because this module must not import torch.
 RAFT_MIN_SIDE = 128

@@ -633,3 +633,36 @@ def runtime_from_benchmarks(benchmark_files: Iterable[str | Path]) -> dict[str, 
             table = pd.read_csv(path, sep="\t")
             runtime[path.stem] = float(table["s"].mean())
     return runtime
+
+
+# ---- the run's own files in the results folder (vanish/status.py, vanish/runlock.py) -----------
+
+STATUS_COLUMNS = ("sample", "state", "error", "log")
+
+
+def run_status_path(results: str | Path) -> Path:
+    """`{results}/status.csv`: every sample's state at the end of the last run."""
+    return Path(results) / "status.csv"
+
+
+def run_lock_path(results: str | Path) -> Path:
+    """`{results}/vanish.lock`: the run that owns the results folder (JSON)."""
+    return Path(results) / "vanish.lock"
+
+
+def write_run_status(path: str | Path, rows: Iterable[Mapping[str, str]]) -> None:
+    """Write the status table (columns `STATUS_COLUMNS`, one row per sample) atomically."""
+    import csv
+
+    with atomic_file(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=STATUS_COLUMNS)
+        writer.writeheader()
+        writer.writerows({key: row.get(key, "") for key in STATUS_COLUMNS} for row in rows)
+
+
+def read_run_status(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a status table (empty fields as "")."""
+    import csv
+
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))

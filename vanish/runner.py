@@ -42,7 +42,8 @@ def configure(threads: int, log_path: str | None, seed: int = 0) -> None:
 
 
 def run_stage(smk: Any, stage: Callable[..., Any], **kwargs: Any) -> None:
-    """Call `stage(**kwargs)`; a user-facing error becomes one clear line and exit status 1."""
+    """Call `stage(**kwargs)`; a user-facing error becomes one clear line and exit status 1,
+    any other error its line and traceback, both in the job's log."""
     configure(smk.threads, smk.log[0] if smk.log else None, int(smk.config["seed"]))
     start = time.perf_counter()
     log.info("%s: %s", stage.__name__, dict(smk.wildcards.items()))
@@ -50,5 +51,10 @@ def run_stage(smk: Any, stage: Callable[..., Any], **kwargs: Any) -> None:
         stage(**kwargs)
     except (VanishError, WeightsError) as error:
         log.error("%s", error)
+        sys.exit(1)
+    except Exception as error:
+        # anything else is a bug or an input nobody foresaw: its first line and traceback go to
+        # the job's log, where the status table (vanish/status.py) finds the error
+        log.exception("%s failed: %s: %s", stage.__name__, type(error).__name__, error)
         sys.exit(1)
     log.info("%s done in %.2f s", stage.__name__, time.perf_counter() - start)

@@ -59,6 +59,10 @@ def incomplete(workdir: Path) -> set[Path]:
     return found
 
 
+# the run's own files in results/ (vanish/runlock.py, vanish/status.py): every run rewrites them
+RUN_FILES = ("vanish.lock", "status.csv")
+
+
 def stage_outputs(results: Path) -> list[Path]:
     """Every output below `results`: the entries of each sample folder (its `report/` folder's
     files one by one) and the dataset files. Not outputs: logs, hidden entries (temporaries of
@@ -70,7 +74,7 @@ def stage_outputs(results: Path) -> list[Path]:
 
     found = []
     for entry in visible(results) if results.is_dir() else ():
-        if entry.name in ("logs", "benchmarks"):
+        if entry.name in ("logs", "benchmarks", *RUN_FILES):
             continue
         if entry.is_file():
             found.append(entry)

@@ -15,6 +15,7 @@ import torch
 
 from vanish import io
 from vanish.atomic import atomic_dir
+from vanish.config import DIS_MIN_SIDE
 from vanish.convert import frames_to_tensor
 from vanish.device import select_device
 from vanish.errors import InputError
@@ -42,6 +43,7 @@ def classical_flows(
 
     `chunk`: flows per output file (no config key: a storage detail, not a result setting).
     """
+    check_dis_clip(io.read_clip_meta(io.clip_meta_path(frames_dir)), Path(frames_dir))
     frames = io.read_frame_paths(io.computed_frame_paths(frames_dir, masks_dir))
     holes = io.read_mask_paths(io.computed_hole_paths(masks_dir))
     cuts = shot_cuts(frames, cut_threshold)
@@ -61,6 +63,22 @@ def classical_flows(
                 )
         writer.close(cuts=cuts, method=f"dis-{preset}")
     return Path(out_dir)
+
+
+def check_dis_clip(meta: io.ClipMeta, frames_dir: Path) -> None:
+    """Refuse a processing size DIS cannot handle: OpenCV raises or kills the whole process
+    (SIGSEGV, no message) on frames under DIS_MIN_SIDE px high."""
+    width, height = meta.proc_width, meta.proc_height
+    if min(width, height) < DIS_MIN_SIDE:
+        raise InputError(
+            meta.sample,
+            meta.source,
+            f"the processing size {width}x{height} (in {frames_dir}) has a side below "
+            f"{DIS_MIN_SIDE} px, which OpenCV's DIS flow of the classical backend cannot handle",
+            f"use a clip of at least {DIS_MIN_SIDE}x{DIS_MIN_SIDE} px at the processing size "
+            f"(max_side >= {DIS_MIN_SIDE} or null; a very wide clip needs a larger max_side), "
+            "or upscale it",
+        )
 
 
 class FlowChunks:

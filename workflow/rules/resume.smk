@@ -6,6 +6,12 @@
 # process is gone and the lock files are still exactly the ones it took. Anything else (a live
 # run, another host, locks taken since) is left to Snakemake's own check.
 
+# The same handlers take the results folder's lock (vanish/runlock.py) for the whole run and, at
+# its end, success or not, write the dataset status table (vanish/status.py); after a failure
+# also metrics.csv and the dataset report over the samples that finished, so a partial run is
+# still usable (a complete run makes them by its rules). Cluster jobs' own Snakemake runs no
+# handlers (--no-hooks), and dry runs none either.
+
 import json
 import os
 import socket
@@ -60,10 +66,59 @@ def _forget_lock_owner(log):
     LOCK_OWNER.unlink(missing_ok=True)
 
 
+def _take_results_folder():
+    """The results folder's lock; a second run on it stops here, before any job."""
+    from vanish import runlock  # imported where used: vanish.io loads OpenCV, planning must not
+
+    if not workflow.remote_exec:
+        for warning in runlock.acquire(RESULTS):
+            logger.warning(warning)
+
+
+def _sample_deliverables(sample):
+    return expand(TARGETS, sample=sample)
+
+
+def _dataset_outputs_of(samples):
+    """metrics.csv and the dataset report over `samples` (a failed run's finished ones)."""
+    from vanish.report import dataset_report
+    from vanish.stages.metrics import aggregate_metrics
+
+    if not samples:
+        logger.warning("No sample finished: no metrics.csv or dataset report written.")
+        return
+    metrics = expand(sample_file(table.sample_output("metrics")), sample=samples)
+    aggregate_metrics(metrics, str(rules.metrics_table.output[0]))
+    figures = rules.report_dataset.output
+    dataset_report(metrics, str(figures.quality), str(figures.runtime), str(figures.samples))
+    logger.warning(
+        f"metrics.csv and the dataset report cover the {len(samples)} finished sample(s) only."
+    )
+
+
+def _end_run(success):
+    """Status table (and after a failure the partial dataset outputs), then free the folder."""
+    from vanish import io, runlock, status
+
+    try:
+        rows = status.finish_run(
+            RESULTS, list(SAMPLES.index), _sample_deliverables, workflow.scheduler.failed
+        )
+        where = io.run_status_path(RESULTS)
+        logger.info(f"Samples: {status.summary(rows)} (every sample's state: {where}).")
+        if not success:
+            _dataset_outputs_of(status.done(rows))
+    except Exception as error:  # the run's own outcome stands; say what is missing
+        logger.error(f"Could not write the run's status table or partial metrics: {error!r}")
+    finally:
+        runlock.release(RESULTS)
+
+
 _remove_stale_lock()
 
 
 onstart:
+    _take_results_folder()
     LOCK_OWNER.write_text(
         json.dumps(
             {
@@ -78,7 +133,9 @@ onstart:
 
 onsuccess:
     _forget_lock_owner(log)
+    _end_run(True)
 
 
 onerror:
     _forget_lock_owner(log)
+    _end_run(False)
