@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vanish.atomic import atomic_file
-from vanish.table import BY_NAME, kept_outputs, shared_outputs
+from vanish.table import STAGES, kept_outputs, shared_outputs
 
 log = logging.getLogger("vanish")
 
@@ -62,10 +62,11 @@ def undeclared_discards(
     selection: the rule's outputs are those every sample shares) and config `keep` does not
     retain. Snakemake removes the declared temp() outputs itself; these the job removes."""
     declared, kept = shared_outputs(backend), kept_outputs(keep)
+    stages = {stage.name: stage for stage in STAGES}  # the table as it is now
     return [
         entry["call"][keyword]
         for entry in calls
-        for keyword, (name, _) in BY_NAME[entry["name"]].outputs.items()
+        for keyword, (name, _) in stages[entry["name"]].outputs.items()
         if name not in declared and name not in kept
     ]
 
