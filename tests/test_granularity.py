@@ -18,7 +18,8 @@ SAMPLES = ("clip0", "clip1")  # the two clips of make_samples
 
 
 def run_workflow(root: Path, *config: str, configfile: Path | None = None) -> None:
-    command = workflow_command(root, "--config", *config)
+    """Run with every stage output kept: the tests compare intermediates."""
+    command = workflow_command(root, "--config", *config, "keep=all")
     if configfile:  # after the repository's config file: --configfile takes them all at once
         command.insert(command.index(str(REPO / "config" / "config.yaml")) + 1, str(configfile))
     run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)

@@ -116,3 +116,17 @@ def test_aggregate_has_one_row_per_sample(tmp_path):
 def test_mask_folder_fixture(tmp_path):
     folder = write_mask_folder(tmp_path / "m", np.ones((2, 4, 4), bool))
     assert io.read_masks(folder).all()
+
+
+@pytest.mark.parametrize(("size", "window"), [((48, 64), 47), ((120, 160), 65)])
+def test_box_ssim_equals_scikit_image(size, window):
+    from skimage.metrics import structural_similarity
+
+    from vanish.stages.metrics import box_ssim
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    result = truth.copy()
+    result[10:30, 20:40] = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    expected = structural_similarity(truth, result, win_size=window, channel_axis=2, data_range=255)
+    assert box_ssim(truth, result, window) == pytest.approx(expected, abs=1e-12)

@@ -33,7 +33,8 @@ def prompt_dataset(tmp_path: Path) -> Path:
     prompt["yolo"] = {"imgsz": 160, "max_det": 3}
     prompt["sam"]["batch"] = 4
     weights = prompt.pop("weights")
-    (tmp_path / "prompt.yaml").write_text(yaml.safe_dump({"prompt": prompt, "weights": weights}))
+    settings = {"prompt": prompt, "weights": weights, "keep": "all"}  # the tests read every file
+    (tmp_path / "prompt.yaml").write_text(yaml.safe_dump(settings))
     walk = write_clip_folder(tmp_path / "walk", panning_clip(6, 48, 64, seed=1))
     # 3 frames: every track is shorter than min_track_frames, so nothing can match.
     still = write_clip_folder(tmp_path / "still", panning_clip(3, 48, 64, seed=2))

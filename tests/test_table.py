@@ -134,7 +134,7 @@ def test_a_stage_added_to_the_table_runs_and_is_timed_and_reported(tmp_path, gra
     command = [
         *SNAKEMAKE, "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path),
         "--configfile", str(repo / "config" / "config.yaml"), "--cores", "2", "--config",
-        f"samples={sheet}", "results=results", f"granularity={granularity}",
+        f"samples={sheet}", "results=results", f"granularity={granularity}", "keep=all",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(repo)}
     run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env)

@@ -39,7 +39,7 @@ def two_samples(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_two_sample_run_then_rerun_does_nothing(two_samples):
-    config = ["--config", f"samples={two_samples / 'samples.tsv'}", "results=results"]
+    config = ["--config", f"samples={two_samples / 'samples.tsv'}", "results=results", "keep=all"]
     first = run_snakemake(two_samples, *config)
     assert first.returncode == 0, first.stderr[-3000:]
     table = pd.read_csv(two_samples / "results" / "metrics.csv")

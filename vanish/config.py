@@ -167,8 +167,25 @@ DIS_MIN_SIDE = 32
 RAFT_MIN_SIDE = 128
 
 
+def _check_keep(keep: str | list[str]) -> None:
+    """Every `keep` entry names an output some stage writes (the stage table knows them)."""
+    from vanish.table import KEEP_ALL, output_names
+
+    valid = output_names()
+    unknown = [] if keep == KEEP_ALL else [name for name in keep if name not in valid]
+    if unknown:
+        hints = [difflib.get_close_matches(name, valid, n=1, cutoff=0.6) for name in unknown]
+        close = [f"'{h[0]}' for '{name}'" for name, h in zip(unknown, hints, strict=True) if h]
+        raise ConfigError(
+            f"config 'keep' names {', '.join(map(repr, unknown))}, which no stage writes. "
+            f"Valid entries: {', '.join(valid)} (or keep: {KEEP_ALL})."
+            + (f" Did you mean {', '.join(close)}?" if close else "")
+        )
+
+
 def _check_consistency(config: Mapping[str, Any]) -> None:
     """Rules between keys that a JSON schema cannot say simply."""
+    _check_keep(config["keep"])
     max_side = config["max_side"]
     if config["backend"] == "propainter" and max_side is not None and max_side < RAFT_MIN_SIDE:
         raise ConfigError(
@@ -204,8 +221,11 @@ def _rows(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, st
         if "enum" in sub:
             kind = " \\| ".join(str(v) for v in sub["enum"])
         default = sub.get("default", "")
-        shown = "" if isinstance(default, dict) else yaml.safe_dump(default).strip()
-        shown = shown.removesuffix("\n...").removesuffix("...").strip()
+        flow = isinstance(default, list)  # one table cell
+        shown = (
+            "" if isinstance(default, dict) else yaml.safe_dump(default, default_flow_style=flow)
+        )
+        shown = shown.strip().removesuffix("\n...").removesuffix("...").strip()
         yield key, kind, shown, sub.get("description", "")
         if sub.get("type") == "object" and "properties" in sub:
             yield from _rows(sub, f"{key}.")

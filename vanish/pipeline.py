@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vanish.atomic import atomic_file
+from vanish.table import STAGES, kept_outputs, shared_outputs
 
 log = logging.getLogger("vanish")
 
@@ -53,14 +55,44 @@ def benchmarked(folder: str | Path, stage: str) -> Iterator[None]:
     log.info("stage %s done in %.2f s", stage, seconds)
 
 
+def undeclared_discards(
+    calls: Sequence[Mapping[str, Any]], backend: str, keep: str | list[str]
+) -> list[str]:
+    """Files a video job writes but its rule cannot declare (a prompt sample's detections and
+    selection: the rule's outputs are those every sample shares) and config `keep` does not
+    retain. Snakemake removes the declared temp() outputs itself; these the job removes."""
+    declared, kept = shared_outputs(backend), kept_outputs(keep)
+    stages = {stage.name: stage for stage in STAGES}  # the table as it is now
+    return [
+        entry["call"][keyword]
+        for entry in calls
+        for keyword, (name, _) in stages[entry["name"]].outputs.items()
+        if name not in declared and name not in kept
+    ]
+
+
+def remove_outputs(paths: Sequence[str | Path]) -> None:
+    """Delete stage outputs (files or folders) that are not to be kept."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def run_video(
-    calls: Sequence[Mapping[str, Any]], benchmark_dir: str | Path, threads: int, seed: int
+    calls: Sequence[Mapping[str, Any]],
+    benchmark_dir: str | Path,
+    threads: int,
+    seed: int,
+    discard: Sequence[str | Path] = (),
 ) -> None:
     """Run every stage of one video in order, writing each stage's usual files.
 
     `calls`: `vanish.plan.video_calls` (each stage's function and keyword arguments, in table
     order). Timed stages write their timing file into `benchmark_dir` before the bookkeeping
-    stages (metrics) read them.
+    stages (metrics) read them. `discard`: outputs removed once every stage has read them
+    (`undeclared_discards`).
     """
     from vanish.runner import limit_torch
 
@@ -73,5 +105,8 @@ def run_video(
         if entry["timed"]:
             with benchmarked(benchmark_dir, entry["step"]):
                 function(**call)
-        else:
+        else:  # bookkeeping: logged only, so a clip's whole cost can be accounted for
+            start = time.perf_counter()
             function(**call)
+            log.info("stage %s done in %.2f s", entry["step"], time.perf_counter() - start)
+    remove_outputs(discard)

@@ -398,6 +398,23 @@ STAGES: list[Stage] = [
 # Deliverables `rule all` asks for per sample (the rest is pulled in as their inputs).
 TARGETS = ("video", "provenance", "preview")
 BY_NAME = {stage.name: stage for stage in STAGES}
+KEEP_ALL = "all"  # config `keep: all`: retain every stage output
+
+
+def output_names() -> list[str]:
+    """Every output name some stage writes, in table order (the valid `keep` entries)."""
+    return list(dict.fromkeys(name for s in STAGES for name, _ in s.outputs.values()))
+
+
+def kept_outputs(keep: str | list[str]) -> frozenset[str]:
+    """The outputs retained after a sample is finished (config `keep`; docs/disk.md).
+
+    The rest are Snakemake `temp()`: removed once every job reading them is done. The run's
+    targets are always kept: Snakemake never removes a file the run was asked for, so listing
+    them as removable would only mislead.
+    """
+    names = output_names() if keep == KEEP_ALL else keep
+    return frozenset(names) | frozenset(TARGETS)
 
 
 def sample_output(name: str) -> Output:

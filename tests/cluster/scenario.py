@@ -30,6 +30,9 @@ from synthetic import (  # noqa: F401 - re-exported for the cluster tests
     write_mask_folder,
 )
 
+from vanish import plan, table
+from vanish.config import default_config
+
 SLURM_JOBID = re.compile(r"SLURM jobid (\d+)")
 
 
@@ -93,6 +96,25 @@ def stamp(path: Path) -> tuple[int, int]:
     return info.st_ino, info.st_mtime_ns
 
 
+def benchmark_stamps(results: Path) -> dict[Path, tuple[int, int]]:
+    """Stamps of every timing file: a job that runs again rewrites its own."""
+    return {path: stamp(path) for path in sorted((results / "benchmarks").rglob("*.tsv"))}
+
+
+def removable(results: Path, output: Path, keep: str | list[str]) -> Path | None:
+    """The timing file of the job that wrote `output`, when `output` is a stage output that
+    config `keep` does not retain (Snakemake removes it once no job needs it); else None."""
+    sample, relative = (
+        output.relative_to(results).parts[0],
+        "/".join(output.relative_to(results).parts[1:]),
+    )
+    for stage in table.STAGES:
+        for name, written in stage.outputs.values():
+            if written.path == relative and name not in table.kept_outputs(keep):
+                return Path(plan.benchmark_path(results, sample, stage.step))
+    return None
+
+
 def half_written(results: Path) -> list[Path]:
     """Leftovers of an interrupted write: hidden or `.partial` entries anywhere below results
     (but for Snakemake's own `.snakemake_timestamp` in directory outputs)."""
@@ -127,6 +149,7 @@ class Resume:
     """What a kill-and-resume scenario observed."""
 
     finished: dict[Path, tuple[int, int]]  # finished at the kill, with their stamps
+    timings: dict[Path, tuple[int, int]]  # timing files at the kill, with their stamps
     unfinished: list[Path]  # existed at the kill but were marked incomplete
     leftovers_after_kill: list[Path]  # half-written entries right after the kill
     rerun: subprocess.CompletedProcess
@@ -190,23 +213,47 @@ def run_kill_resume(
             unfinished.append(path)
         else:
             finished[path] = stamp(path)
-    leftovers = half_written(results)
+    leftovers, timings = half_written(results), benchmark_stamps(results)
     rerun = subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, check=False, timeout=deadline_s
     )
-    return Resume(finished, unfinished, leftovers, rerun, first_log, jobs)
+    return Resume(finished, timings, unfinished, leftovers, rerun, first_log, jobs)
 
 
-def check_resumed(outcome: Resume, cwd: Path, results: Path) -> None:
-    """The assertions of the resume test: finished, untouched, nothing half-written."""
+def redone(outcome: Resume, results: Path, keep: str | list[str]) -> list[Path]:
+    """Outputs finished at the kill that the resumed run computed again. One that is gone must
+    be a stage output `keep` does not retain whose job's timing file is untouched (removed as
+    temp(), not recomputed)."""
+    found = []
+    for path, before in outcome.finished.items():
+        if path.exists():
+            if stamp(path) != before:
+                found.append(path)
+            continue
+        timing = removable(results, path, keep)
+        if (
+            timing is None
+            or timing not in outcome.timings
+            or stamp(timing) != outcome.timings[timing]
+        ):
+            found.append(path)
+    return found
+
+
+def check_resumed(
+    outcome: Resume, cwd: Path, results: Path, keep: str | list[str] | None = None
+) -> None:
+    """The assertions of the resume test: finished, untouched (or removed as temp() under
+    `keep`, the default config's unless given), nothing half-written."""
+    keep = default_config()["keep"] if keep is None else keep
     rerun = outcome.rerun
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
     assert outcome.finished, "the kill came before any output was finished"
     # the killed run's directory lock must not block the same command (workflow/rules/resume.smk)
     assert "Removed the directory lock of a killed run" in rerun.stdout + rerun.stderr
-    changed = [p for p, before in outcome.finished.items() if not p.exists() or stamp(p) != before]
+    changed = redone(outcome, results, keep)
     assert not changed, f"outputs finished before the kill were recomputed: {changed}"
     assert not half_written(results), f"half-written leftovers: {half_written(results)}"
     assert not (incomplete(cwd) & set(stage_outputs(results))), "outputs still marked incomplete"
     after = set(stage_outputs(results))
-    assert set(outcome.finished) < after, "the resumed run produced nothing new"
+    assert after - set(outcome.finished), "the resumed run produced nothing new"

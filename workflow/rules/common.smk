@@ -72,21 +72,28 @@ def stage_benchmark(step):
     return plan.benchmark_path(RESULTS, "{sample}", step)
 
 
-def declared(output):
-    """An output as Snakemake declares it: folders as directory(), report figures as report()."""
+# Outputs retained once a sample is finished (config `keep`); the others are temp(): Snakemake
+# removes them once every job reading them is done, and a finished run stays up to date without
+# them (docs/disk.md). `--notemp` keeps them all.
+KEPT = table.kept_outputs(config["keep"])
+
+
+def declared(name, output):
+    """An output as Snakemake declares it: folders as directory(), report figures as report(),
+    and temp() unless config `keep` retains it."""
     path = sample_file(output)
     if output.directory:
-        return directory(path)
-    if output.report:
+        path = directory(path)
+    elif output.report:
         caption, label = output.report
-        return report(
+        path = report(
             path,
             caption=f"../report/{caption}",
             category="Samples",
             subcategory="{sample}",
             labels={"sample": "{sample}", "figure": label},
         )
-    return path
+    return path if name in KEPT else temp(path)
 
 
 def per_attempt(megabytes_or_minutes):

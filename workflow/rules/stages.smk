@@ -13,7 +13,7 @@ for _stage in table.stages_in_use(BACKEND):
         input:
             unpack(stage_inputs(_stage)),
         output:
-            **{keyword: declared(output) for keyword, (_, output) in _stage.outputs.items()},
+            **{key: declared(name, output) for key, (name, output) in _stage.outputs.items()},
         log:
             stage_log(_stage.step),
         benchmark:

@@ -13,7 +13,7 @@ rule video:
     input:
         unpack(video_inputs),
     output:
-        **{name: declared(output) for name, output in table.shared_outputs(BACKEND).items()},
+        **{name: declared(name, output) for name, output in table.shared_outputs(BACKEND).items()},
     log:
         stage_log("video"),
     conda:

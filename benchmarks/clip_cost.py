@@ -1,0 +1,105 @@
+"""Where one clip's whole-command time goes: the fixed cost per clip (docs/benchmarks.md).
+
+Builds a real clip (Big Buck Bunny at its native 1280x720, 40 frames, the demo's synthetic
+moving mask; the clip is its own ground truth, as in the demo), runs the whole workflow on it as
+a user does (`snakemake --cores N --config ... granularity=video`), and sets the wall time of
+that command against the time of each stage: the processing stages (flows, completion,
+propagation, fill) from the timing files, the others from the timing files or, for the
+bookkeeping stages of a video job, from its log. What is left is Snakemake (start, planning,
+the dataset-wide rules) and the job's own start-up (Python, imports).
+
+    python benchmarks/clip_cost.py [--granularity video|stage] [--repeats 1] [--cores 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import REPO, build_clip, machine, today
+
+from vanish import io
+
+PROCESSING = ("flows", "complete", "propagate", "fill")
+CLIP = {"source": "bigbuckbunny.mp4", "start": 60, "frames": 40, "width": None, "seed": 0}
+SAMPLE = "bbb720"
+STAGE_LOG = re.compile(r"stage (\w+) done in ([\d.]+) s")
+
+
+def sample_sheet(work: Path) -> Path:
+    """The clip (built once) and a one-row sheet with the clip as its own ground truth."""
+    clip = work / "clips" / SAMPLE
+    if not (clip / "video.mp4").is_file():
+        build_clip(SAMPLE, CLIP, work / "clips")
+    sheet = work / "samples.tsv"
+    video, masks = clip / "video.mp4", clip / "masks"
+    sheet.write_text(
+        f"sample\tvideo\tmasks\tprompt\tground_truth\n{SAMPLE}\t{video}\t{masks}\t\t{video}\n"
+    )
+    return sheet
+
+
+def whole_command(work: Path, sheet: Path, granularity: str, cores: int) -> float:
+    """Wall seconds of the whole workflow on a fresh results folder."""
+    shutil.rmtree(work / "results", ignore_errors=True)
+    shutil.rmtree(work / ".snakemake", ignore_errors=True)
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(work), "--configfile", str(REPO / "config" / "config.yaml"),
+        "--cores", str(cores), "--config", f"samples={sheet}", "results=results",
+        f"granularity={granularity}",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-4000:])
+    return seconds
+
+
+def stage_seconds(results: Path) -> dict[str, float]:
+    """Seconds of every stage: timing files, and a video job's log for the bookkeeping ones."""
+    found = io.runtime_from_benchmarks(sorted((results / "benchmarks" / SAMPLE).glob("*.tsv")))
+    log = results / "logs" / SAMPLE / "video.log"
+    if log.is_file():
+        for step, seconds in STAGE_LOG.findall(log.read_text()):
+            found.setdefault(step, float(seconds))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--granularity", choices=["video", "stage"], default="video")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/vanish-clip-cost"))
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    sheet = sample_sheet(args.work)
+    for repeat in range(args.repeats):
+        load = os.getloadavg()[0]
+        whole = whole_command(args.work, sheet, args.granularity, args.cores)
+        stages = stage_seconds(args.work / "results")
+        processing = sum(stages.get(step, 0.0) for step in PROCESSING)
+        print(f"\nrun {repeat + 1}: {args.granularity} granularity, {today()}, {machine()}")
+        print(f"load average (1 min) at the start: {load:.2f}")
+        print("| part | seconds |\n|---|---|")
+        for step, seconds in stages.items():
+            print(f"| {step} | {seconds:.2f} |")
+        rest = whole - sum(stages.values())
+        print(f"| rest (Snakemake, job start-up, dataset rules) | {rest:.2f} |")
+        print(f"| **whole command** | {whole:.2f} |")
+        print(
+            f"processing stages {processing:.2f} s; whole / processing = {whole / processing:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
