@@ -22,6 +22,7 @@ from vanish.table import output_names
 FRAMES = 6
 DELIVERABLES = [
     *(f"masks/proc/{index:05d}.png" for index in range(FRAMES)),
+    "masks/repeats.json",
     "masks/summary.json",
     "metrics.json",
     "provenance.json",
