@@ -138,7 +138,9 @@ def main() -> None:
         for text in args.sizes:
             width, height = (int(side) for side in text.split("x"))
             sample = f"bbb{width}x{height}"
-            clip = build_clip(args.work / "clips" / sample, args.frames, width, height)
+            clip = build_clip(
+                args.work / "clips" / f"{sample}-{args.frames}", args.frames, width, height
+            )
             load = os.getloadavg()[0]
             folder = run_workflow(args.work, sample, clip, backend, "all", args.cores)
             count = len(list(io.processing_frames_dir(folder / "frames").glob("*.png")))
