@@ -168,7 +168,7 @@ def test_jpeg_masks_are_thresholded_at_mid_grey_with_a_warning(clip_on_disk):
 
     metrics = compute_metrics(
         "s", frames / "proc", frames, out, tmp / "metrics.json", "", benchmark_files=[],
-        selection="", **options("metrics"),
+        selection="", threads=1, **options("metrics"),
     )  # fmt: skip
     assert io.read_json(metrics)["mask_warnings"] == warnings
 

@@ -69,6 +69,7 @@ def test_metrics_of_an_untouched_clip(clip_on_disk):
         str(clip_on_disk["video"]),
         benchmark_files=[],
         selection="",
+        threads=1,
         **options("metrics"),
     )
     metrics = io.read_json(out)
@@ -94,6 +95,7 @@ def test_ground_truth_frame_count_must_match(clip_on_disk):
             str(short),
             benchmark_files=[],
             selection="",
+            threads=1,
             **options("metrics"),
         )
 
@@ -130,3 +132,16 @@ def test_box_ssim_equals_scikit_image(size, window):
     result[10:30, 20:40] = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
     expected = structural_similarity(truth, result, win_size=window, channel_axis=2, data_range=255)
     assert box_ssim(truth, result, window) == pytest.approx(expected, abs=1e-12)
+
+
+def test_telea_on_the_hole_box_equals_a_whole_frame_fill():
+    import cv2
+
+    from vanish.stages.metrics import telea
+
+    frame = panning_clip(1, 120, 160)[0]
+    hole = np.zeros((120, 160), bool)
+    hole[30:60, 40:90] = True
+    hole[100:110, 5:20] = True  # a second hole near the border widens the box
+    whole = cv2.inpaint(frame, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    np.testing.assert_array_equal(telea(frame, hole), whole)

@@ -160,6 +160,7 @@ def test_metrics_count_computed_and_reused_frames(tmp_path: Path) -> None:
         ground_truth="",
         benchmark_files=[],
         selection="",
+        threads=1,
         **options("metrics"),
     )
     recorded = io.read_json(output)

@@ -180,7 +180,7 @@ def test_422_input_is_written_as_420_with_a_warning_in_metrics(tmp_path):
     writer.close({"coverage": 0.0, "empty": True})
     metrics = compute_metrics(
         "s", frames / "proc", frames, masks, tmp_path / "metrics.json", "", benchmark_files=[],
-        selection="", **options("metrics"),
+        selection="", threads=1, **options("metrics"),
     )  # fmt: skip
     assert io.read_json(metrics)["clip_warnings"] == [
         "yuv422p input: chroma 4:2:2 written as 4:2:0 in removed.mp4"

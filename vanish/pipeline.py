@@ -94,11 +94,11 @@ def run_video(
     stages (metrics) read them. `discard`: outputs removed once every stage has read them
     (`undeclared_discards`).
     """
-    from vanish.runner import limit_torch
+    from vanish.runner import limit_threads
 
     for entry in calls:
         function = import_function(entry["function"])
-        limit_torch(threads, seed)  # the first stage that imports torch gets the job's settings
+        limit_threads(threads, seed)  # the first stage that imports torch gets the job's settings
         call = dict(entry["call"])
         if entry["threads_arg"]:
             call["threads"] = threads

@@ -78,7 +78,15 @@ def sample_previews(
     picked = _picked(count, gif_frames)
     step = picked[1] - picked[0] if len(picked) > 1 else 1
     duration = round(1000 * step / meta.fps) if meta.fps > 0 else 100
-    images = [_triptych(frames[i], masks[i], results[i], width) for i in picked]
+    # the strip's moments are mostly among the loop's frames: each frame is read and drawn once
+    drawn: dict[int, np.ndarray] = {}
+
+    def triptych(index: int) -> np.ndarray:
+        if index not in drawn:
+            drawn[index] = _triptych(frames[index], masks[index], results[index], width)
+        return drawn[index]
+
+    images = [triptych(i) for i in picked]
     # one shared palette (from the first, middle and last frame) and no dithering keep the loop
     # small (0.4-1.2 MB for the demo clips) and free of per-frame palette flicker
     palette = Image.fromarray(np.concatenate(images[:: max(1, len(images) // 2)], axis=0))
@@ -94,7 +102,7 @@ def sample_previews(
             loop=0,
             optimize=True,
         )
-    rows = [_triptych(frames[i], masks[i], results[i], width) for i in _picked(count, moments)]
+    rows = [triptych(i) for i in _picked(count, moments)]
     gap = np.full((4, rows[0].shape[1], 3), 255, np.uint8)
     sheet = np.concatenate([part for row in rows for part in (row, gap)][:-1], axis=0)
     with atomic_file(strip) as tmp:

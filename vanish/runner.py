@@ -8,19 +8,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import cv2
+
 from vanish.errors import VanishError
 from vanish.weights import WeightsError
 
 log = logging.getLogger("vanish")
 
 
-def limit_torch(threads: int, seed: int = 0) -> None:
-    """Use exactly the job's threads (oversubscribed OpenMP is ~40x slower on busy nodes), if
-    the stage uses torch at all: jobs that only draw or encode never pay torch's import.
+def limit_threads(threads: int, seed: int = 0) -> None:
+    """Use exactly the job's threads in torch and OpenCV (oversubscribed OpenMP is ~40x slower
+    on busy nodes; OpenCV otherwise starts a thread per core of the node), torch only if the
+    stage uses it at all: jobs that only draw or encode never pay torch's import.
 
     The seed is fixed although inference draws no random numbers, so that any future stochastic
     step is reproducible too.
     """
+    cv2.setNumThreads(max(1, threads))
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(max(1, threads))
@@ -29,7 +33,7 @@ def limit_torch(threads: int, seed: int = 0) -> None:
 
 def configure(threads: int, log_path: str | None, seed: int = 0) -> None:
     """Threads, seed and logging (to stderr and the job's log file) of one job."""
-    limit_torch(threads, seed)
+    limit_threads(threads, seed)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))

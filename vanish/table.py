@@ -381,7 +381,7 @@ STAGES: list[Stage] = [
                   "_video": "video", "ground_truth": "sheet:ground_truth",
                   "selection": "selection?", "benchmark_files": "benchmarks"},
           outputs={"output": ("metrics", Output("metrics.json"))},
-          options=MetricsOptions.from_config, runtime_min=30),
+          options=MetricsOptions.from_config, threads_arg=True, runtime_min=30),
     Stage("provenance", "provenance", "vanish.stages.provenance:write_provenance", timed=False,
           inputs={"_after": INPAINTED, "weights": "weights", "inputs": "sheet:inputs"},
           outputs={"output": ("provenance", Output("provenance.json"))},

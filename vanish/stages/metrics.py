@@ -10,6 +10,9 @@ Runtime comes from Snakemake's `benchmark:` files.
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -32,21 +35,39 @@ def psnr_from_mse(mse: float) -> float:
 def box_ssim(truth: np.ndarray, result: np.ndarray, window: int) -> float:
     """scikit-image's `structural_similarity` (uniform window, sample covariance, uint8 range,
     channels averaged) with OpenCV box filters: the same value to ~1e-15 (tests/test_metrics.py)
-    in about half the time of scipy's filters at 720p, where SSIM was most of the metrics
-    stage (docs/benchmarks.md, Fixed cost per clip)."""
+    in a fraction of the time of scipy's filters at 720p, where SSIM was most of the metrics
+    stage (docs/benchmarks.md, Fixed cost per clip). The pointwise formula runs only on the
+    interior that the mean keeps, in place, as it dominated the stage's time."""
     x, y = truth.astype(np.float64), result.astype(np.float64)
+    pad = (window - 1) // 2
+    inner = (slice(pad, x.shape[0] - pad), slice(pad, x.shape[1] - pad))
 
     def mean(image: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(image, cv2.CV_64F, (window, window), borderType=cv2.BORDER_REFLECT)
+        blurred = cv2.boxFilter(image, cv2.CV_64F, (window, window), borderType=cv2.BORDER_REFLECT)
+        return blurred[inner]
 
     ux, uy = mean(x), mean(y)
+    squares = mean(x * x)
+    squares += mean(y * y)  # E[x²] + E[y²]
+    cross = mean(np.multiply(x, y, out=x))
     norm = window * window / (window * window - 1)
-    vx, vy = norm * (mean(x * x) - ux * ux), norm * (mean(y * y) - uy * uy)
-    vxy = norm * (mean(x * y) - ux * uy)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
-    pad = (window - 1) // 2
-    return float(s[pad : s.shape[0] - pad, pad : s.shape[1] - pad].mean(dtype=np.float64))
+    uxuy = ux * uy
+    means = np.multiply(ux, ux, out=ux)
+    means += np.multiply(uy, uy, out=uy)  # ux² + uy²
+    cross -= uxuy
+    cross *= 2 * norm
+    cross += c2  # 2 vxy + c2
+    squares -= means
+    squares *= norm
+    squares += c2  # vx + vy + c2
+    uxuy *= 2
+    uxuy += c1
+    uxuy *= cross  # numerator
+    means += c1
+    means *= squares  # denominator
+    uxuy /= means
+    return float(uxuy.mean(dtype=np.float64))
 
 
 def frame_scores(result: np.ndarray, truth: np.ndarray, hole: np.ndarray, window: int) -> dict:
@@ -62,9 +83,62 @@ def frame_scores(result: np.ndarray, truth: np.ndarray, hole: np.ndarray, window
     }
 
 
+TELEA_RADIUS = 3
+# Context kept around the hole's bounding box: Telea fills each hole pixel from known or filled
+# pixels within its radius, so pixels farther than the radius from the hole never take part;
+# the margin adds a few pixels on top (docs/benchmarks.md, Fixed cost per clip).
+TELEA_MARGIN = 2 * TELEA_RADIUS + 2
+
+
+def hole_box(hole: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Rows and columns of the hole's bounding box grown by `margin`, clipped to the frame."""
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    top, bottom = max(0, rows[0] - margin), min(hole.shape[0], rows[-1] + 1 + margin)
+    left, right = max(0, cols[0] - margin), min(hole.shape[1], cols[-1] + 1 + margin)
+    return slice(top, bottom), slice(left, right)
+
+
 def telea(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Per-frame OpenCV Telea fill, the baseline."""
-    return cv2.inpaint(frame, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA) if hole.any() else frame
+    """Per-frame OpenCV Telea fill, the baseline: only the hole's bounding box plus a margin is
+    inpainted (a 720p frame with a small hole costs a fraction of a whole-frame fill)."""
+    if not hole.any():
+        return frame
+    box = hole_box(hole, TELEA_MARGIN)
+    filled = frame.copy()
+    patch = np.ascontiguousarray(frame[box])
+    mask = np.ascontiguousarray(hole[box]).astype(np.uint8)
+    filled[box] = cv2.inpaint(patch, mask, TELEA_RADIUS, cv2.INPAINT_TELEA)
+    return filled
+
+
+def _frame_quality(
+    result_path: Path, hole_path: Path, input_path: Path | None, truth: np.ndarray, window: int
+) -> dict:
+    """One frame's scores, and the Telea baseline's hole error if `input_path` is given (the
+    masked input frame). Each PNG is read once."""
+    result, hole = io.read_rgb(result_path), io.read_mask(hole_path)
+    if truth.shape != result.shape:
+        return {"shape": result.shape}
+    scores = frame_scores(result, truth, hole, window)
+    if input_path is not None:
+        filled = telea(io.read_rgb(input_path), hole)
+        scores["telea_sse"] = float(((filled[hole].astype(np.float64) - truth[hole]) ** 2).sum())
+    return scores
+
+
+def _scored_frames(
+    truth_frames: Iterator[np.ndarray], work: Callable[[int, np.ndarray], dict], threads: int
+) -> Iterator[dict]:
+    """`work(index, truth)` for every ground-truth frame, in order, on `threads` threads
+    (OpenCV and NumPy release the GIL), with at most two frames a thread in memory."""
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        pending: deque[Future[dict]] = deque()
+        for index, truth in enumerate(truth_frames):
+            pending.append(pool.submit(work, index, truth))
+            if len(pending) >= 2 * max(1, threads):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _quality(
@@ -75,6 +149,7 @@ def _quality(
     truth_path: str,
     window: int,
     baseline: bool,
+    threads: int,
 ) -> dict:
     results = io.list_images(inpainted_dir)
     masked_inputs = io.list_images(io.original_frames_dir(frames_dir))
@@ -82,27 +157,29 @@ def _quality(
     # a frame-folder ground truth has no frame rate of its own; it is not used here
     fps = io.read_clip_meta(io.clip_meta_path(frames_dir)).fps
     truth_frames, width, height, _, _ = open_clip(sample, truth_path, fps)
+
+    def work(index: int, truth: np.ndarray) -> dict:
+        if index >= len(results):
+            return {}
+        source = masked_inputs[index] if baseline else None
+        return _frame_quality(results[index], holes[index], source, truth, window)
+
     per_frame, sse, values, telea_sse = [], 0.0, 0, 0.0
     count = 0
-    for index, truth in enumerate(truth_frames):
-        count = index + 1
-        if index >= len(results):
-            continue
-        result, hole = io.read_rgb(results[index]), io.read_mask(holes[index])
-        if truth.shape != result.shape:
+    for scores in _scored_frames(truth_frames, work, threads):
+        count += 1
+        if "shape" in scores:
             raise InputError(
                 sample,
                 truth_path,
                 f"ground truth size {width}x{height} differs from "
-                f"the video's {result.shape[1]}x{result.shape[0]}",
+                f"the video's {scores['shape'][1]}x{scores['shape'][0]}",
                 "give ground truth at the input's resolution",
             )
-        scores = frame_scores(result, truth, hole, window)
-        sse, values = sse + scores["hole_sse"], values + scores["hole_values"]
-        if baseline:
-            filled = telea(io.read_rgb(masked_inputs[index]), hole)
-            telea_sse += float(((filled.astype(np.float64) - truth) ** 2)[hole].sum())
-        per_frame.append({"psnr": scores["psnr"], "ssim": scores["ssim"]})
+        if scores:
+            sse, values = sse + scores["hole_sse"], values + scores["hole_values"]
+            telea_sse += scores.get("telea_sse", 0.0)
+            per_frame.append({"psnr": scores["psnr"], "ssim": scores["ssim"]})
     if count != len(results):
         raise InputError(
             sample,
@@ -132,12 +209,13 @@ def compute_metrics(
     ssim_window: int,
     baseline: bool,
     selection: str,
+    threads: int,
 ) -> Path:
     """Write `metrics.json` for one sample.
 
     `ground_truth`: the sheet's ground-truth video or frame folder ("" for none);
     `benchmark_files`: the timing files of the sample's timed stages; `selection`: the prompt
-    path's selection.json ("" for a mask-file sample).
+    path's selection.json ("" for a mask-file sample); `threads`: frames scored at once.
     """
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     summary = io.read_mask_summary(masks_dir)
@@ -173,6 +251,7 @@ def compute_metrics(
                 ground_truth,
                 ssim_window,
                 baseline,
+                threads,
             )
         )
     with atomic_file(output) as tmp:
