@@ -57,6 +57,21 @@ def write_mask_folder(folder: Path, masks: np.ndarray) -> Path:
     return folder
 
 
+def good_and_broken_sheet(folder: Path) -> Path:
+    """A sheet of two samples: `good` (5 panning frames, moving masks) and `bad`, a corrupt
+    video file that passes validation and fails in its frames job (one bad sample among good)."""
+    good = write_clip_folder(folder / "good" / "frames", panning_clip(5, 48, 64))
+    masks = write_mask_folder(folder / "good" / "masks", moving_box_masks(5, 48, 64))
+    broken = folder / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+    sheet = folder / "samples.tsv"
+    sheet.write_text(
+        "sample\tvideo\tmasks\tprompt\tground_truth\n"
+        f"good\t{good}\t{masks}\t\t\nbad\t{broken}\t{masks}\t\t\n"
+    )
+    return sheet
+
+
 def generated_media(path: Path, *sources: str, extra: tuple[str, ...] = ()) -> Path:
     """Write a media file from ffmpeg lavfi sources (e.g. a test pattern, a sine tone)."""
     import subprocess

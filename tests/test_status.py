@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from synthetic import moving_box_masks, panning_clip, workflow_command, write_clip_folder
-from synthetic import write_mask_folder as write_masks
+from synthetic import good_and_broken_sheet, workflow_command
 
 from vanish import io
 from vanish.status import first_error_line
@@ -26,15 +25,7 @@ def test_the_first_error_line_is_read_from_the_runner_log(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_a_run_with_a_failing_sample_writes_status_and_metrics_of_the_rest(tmp_path: Path):
-    good = write_clip_folder(tmp_path / "good" / "frames", panning_clip(5, 48, 64))
-    masks = write_masks(tmp_path / "good" / "masks", moving_box_masks(5, 48, 64))
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
-    sheet = tmp_path / "samples.tsv"
-    sheet.write_text(
-        "sample\tvideo\tmasks\tprompt\tground_truth\n"
-        f"good\t{good}\t{masks}\t\t\nbad\t{broken}\t{masks}\t\t\n"
-    )
+    sheet = good_and_broken_sheet(tmp_path)
     command = workflow_command(
         tmp_path, "--keep-going", "--config", f"samples={sheet}", "results=results"
     )

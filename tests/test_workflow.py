@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from synthetic import (
+    good_and_broken_sheet,
     moving_box_masks,
     panning_clip,
     workflow_command,
@@ -58,15 +59,7 @@ def test_two_sample_run_then_rerun_does_nothing(two_samples):
 @pytest.mark.slow
 @pytest.mark.parametrize(("granularity", "log_name"), [("stage", "frames"), ("video", "video")])
 def test_a_bad_sample_does_not_stop_the_others(tmp_path, granularity, log_name):
-    good = write_clip_folder(tmp_path / "good" / "frames", panning_clip(5, 48, 64))
-    masks = write_mask_folder(tmp_path / "good" / "masks", moving_box_masks(5, 48, 64))
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
-    sheet = tmp_path / "samples.tsv"
-    sheet.write_text(
-        "sample\tvideo\tmasks\tprompt\tground_truth\n"
-        f"good\t{good}\t{masks}\t\t\nbad\t{broken}\t{masks}\t\t\n"
-    )
+    sheet = good_and_broken_sheet(tmp_path)
     config = ["--config", f"samples={sheet}", "results=results", f"granularity={granularity}"]
     run = run_snakemake(tmp_path, "--keep-going", *config)
     assert run.returncode != 0
