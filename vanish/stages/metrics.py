@@ -4,7 +4,9 @@ PSNR (uint8) and SSIM (scikit-image's definition, 65-pixel window as in the publ
 video-completion evaluations) per frame, averaged per video; PSNR inside the hole from the
 squared error pooled over all hole pixels of the video; the same hole-PSNR for a per-frame
 OpenCV Telea fill of the same frames and masks, as the baseline every backend must beat.
-Runtime comes from Snakemake's `benchmark:` files.
+Runtime comes from Snakemake's `benchmark:` files. Mask stability (`vanish.stability`: the
+IoU of each mask with its predecessor carried along the input's optical flow) is scored for every
+sample, with or without ground truth.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from vanish import io
 from vanish.atomic import atomic_file
 from vanish.errors import InputError
 from vanish.media import open_clip
+from vanish.stability import stability_of_files
 
 PSNR_CAP = 100.0
 
@@ -237,6 +240,14 @@ def compute_metrics(
         metrics["mask_warnings"] = summary["warnings"]
     if meta.warnings:
         metrics["clip_warnings"] = meta.warnings
+    # every sample, file masks and prompt masks alike: flickering masks make flickering results
+    metrics.update(
+        stability_of_files(
+            io.list_images(io.processing_frames_dir(frames_dir)),
+            io.list_images(io.processing_masks_dir(masks_dir)),
+            threads,
+        )
+    )
     if selection:
         chosen = io.read_selection(selection)
         metrics["prompt_outcome"] = chosen.get("outcome")
