@@ -145,3 +145,17 @@ def test_telea_on_the_hole_box_equals_a_whole_frame_fill():
     hole[100:110, 5:20] = True  # a second hole near the border widens the box
     whole = cv2.inpaint(frame, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     np.testing.assert_array_equal(telea(frame, hole), whole)
+
+
+def test_metrics_score_mask_stability_without_ground_truth(clip_on_disk):
+    tmp = clip_on_disk["tmp"]
+    frames = extract_frames("m", clip_on_disk["video"], tmp / "frames", **options("frames"))
+    masks = masks_from_files(
+        "m", clip_on_disk["mask_dir"], frames, tmp / "masks", **options("masks_from_files")
+    )
+    out = compute_metrics(
+        "m", frames / "proc", frames, masks, tmp / "metrics.json", "", [], selection="",
+        threads=1, **options("metrics"),
+    )  # fmt: skip
+    metrics = io.read_json(out)
+    assert len(metrics["mask_stability_per_frame"]) == 5 and 0 < metrics["mask_stability"] <= 1

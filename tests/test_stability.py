@@ -1,4 +1,4 @@
-"""Mask stability (`vanish.stability`): IoU of each mask with its predecessor carried by the flow."""
+"""Mask stability (`vanish.stability`): IoU of each mask with its flow-warped predecessor."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from synthetic import panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
+from vanish.report import sample_table
 from vanish.stability import (
     iou,
     stability_of_arrays,
@@ -98,3 +99,11 @@ def test_files_score_as_arrays_on_several_threads(tmp_path):
     write_mask_folder(tmp_path / "m", masks)
     files = stability_of_files(io.list_images(tmp_path / "f"), io.list_images(tmp_path / "m"), 3)
     assert files == stability_of_arrays(frames, masks)
+
+
+def test_the_sample_table_shows_stability_and_worst_frames():
+    metrics = {"frames": 3, "width": 8, "height": 8, "mask_coverage": 0.1}
+    metrics.update(summarize([1.0, 0.25]))
+    rows = dict(sample_table(metrics).itertuples(index=False))
+    assert rows["mask stability (mean IoU, vanish.stability)"] == "0.625"
+    assert rows["mask stability: worst frames (IoU)"] == "2 (0.250), 1 (1.000)"

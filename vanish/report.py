@@ -23,6 +23,8 @@ from vanish.atomic import atomic_file
 
 GIF_COLORS = 96
 MASK_RGB = np.array([255, 40, 40], dtype=np.float32)
+# per-sample numbers of the dataset table (samples.tsv) besides frames and size
+SAMPLE_COLUMNS = ("mask_coverage", "mask_stability", "psnr", "ssim", "hole_psnr", "telea_hole_psnr")
 
 
 def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndarray:
@@ -138,6 +140,10 @@ def sample_table(metrics: dict) -> pd.DataFrame:
         ("size", f"{metrics['width']}x{metrics['height']}"),
         ("mask coverage", metrics["mask_coverage"]),
     ]
+    if metrics.get("mask_stability") is not None:  # absent in metrics.json files of older runs
+        worst = ", ".join(f"{w['frame']} ({w['iou']:.3f})" for w in metrics["mask_stability_worst"])
+        rows.append(("mask stability (mean IoU, vanish.stability)", metrics["mask_stability"]))
+        rows.append(("mask stability: worst frames (IoU)", worst))
     for key, label in (
         ("psnr", "PSNR (dB)"),
         ("ssim", "SSIM"),
@@ -182,7 +188,7 @@ def dataset_frames(metric_files: Sequence[str | Path]) -> tuple[pd.DataFrame, pd
         metrics = io.read_json(path)
         sample, count = metrics["sample"], max(1, int(metrics["frames"]))
         row = {k: metrics.get(k) for k in ("sample", "frames", "width", "height")}
-        for key in ("mask_coverage", "psnr", "ssim", "hole_psnr", "telea_hole_psnr"):
+        for key in SAMPLE_COLUMNS:
             row[key] = metrics.get(key)
         quality.append(row)
         for stage, seconds in metrics.get("runtime_s", {}).items():

@@ -22,7 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-WORK_SIDE = 320  # long side of the flow and IoU (a 720p pair costs a few ms, see docs/benchmarks.md)
+WORK_SIDE = (
+    320  # long side of the flow and IoU (a 720p pair costs a few ms, see docs/benchmarks.md)
+)
 MIN_SIDE = 32  # OpenCV's DIS crashes on smaller images (vanish.config.DIS_MIN_SIDE)
 WORST_COUNT = 5  # frames listed in `mask_stability_worst`
 
@@ -142,7 +144,9 @@ def stability_of_files(
         raise ValueError(f"{len(frame_paths)} frames but {len(mask_paths)} masks")
     depth = 2 * max(1, threads)
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        loaded = _bounded(pool, ((_load, f, m) for f, m in zip(frame_paths, mask_paths, strict=True)), depth)
+        loaded = _bounded(
+            pool, ((_load, f, m) for f, m in zip(frame_paths, mask_paths, strict=True)), depth
+        )
 
         def pairs() -> Iterator:
             previous = None
