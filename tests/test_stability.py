@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synthetic import panning_clip, write_clip_folder, write_mask_folder
+from synthetic import panning_clip, texture, write_clip_folder, write_mask_folder
 
 from vanish import io
 from vanish.report import sample_table
@@ -107,3 +107,18 @@ def test_the_sample_table_shows_stability_and_worst_frames():
     rows = dict(sample_table(metrics).itertuples(index=False))
     assert rows["mask stability (mean IoU, vanish.stability)"] == "0.625"
     assert rows["mask stability: worst frames (IoU)"] == "2 (0.250), 1 (1.000)"
+
+
+def test_an_object_moving_over_a_still_background_scores_near_one():
+    """The flow is smooth across the object's edge, so a perfect mask loses a few edge pixels:
+    measured 0.907 on this clip (DIS medium; 0.87-0.91 with other DIS settings), against 0.79
+    for the jittering mask above."""
+    background, patch = texture(HEIGHT, WIDTH, seed=1), texture(40, 60, seed=2)
+    frames, masks = [], np.zeros((COUNT, HEIGHT, WIDTH), bool)
+    for t in range(COUNT):
+        top, left = 50 + t, 40 + 5 * t
+        frame = background.copy()
+        frame[top : top + 40, left : left + 60] = patch
+        frames.append(frame)
+        masks[t, top : top + 40, left : left + 60] = True
+    assert stability_of_arrays(frames, masks)["mask_stability"] > 0.85

@@ -26,6 +26,7 @@ WORK_SIDE = (
     320  # long side of the flow and IoU (a 720p pair costs a few ms, see docs/benchmarks.md)
 )
 MIN_SIDE = 32  # OpenCV's DIS crashes on smaller images (vanish.config.DIS_MIN_SIDE)
+DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 WORST_COUNT = 5  # frames listed in `mask_stability_worst`
 
 
@@ -45,24 +46,43 @@ def shrink(frame: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
     return np.ascontiguousarray(grey)
 
 
-def scaled_flow(flow: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A work-size flow (h, w, 2) resized to `shape` (H, W), its vectors scaled alike, so masks
-    are compared at their own resolution (shrinking them would blur their edges into the IoU)."""
-    height, width = shape
-    if flow.shape[:2] == (height, width):
-        return flow
-    resized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-    resized[..., 0] *= width / flow.shape[1]
-    resized[..., 1] *= height / flow.shape[0]
-    return resized
+def region(mask_a: np.ndarray, mask_b: np.ndarray, reach: int) -> tuple[slice, slice]:
+    """Rows and columns of the two masks' bounding box grown by `reach` px (the longest flow
+    vector): outside it no pixel is in mask t+1 or can fetch a pixel of mask t, so the IoU over
+    the box is the IoU over the frame, at a fraction of the cost for small objects."""
+    both = mask_a | mask_b
+    rows, cols = np.flatnonzero(both.any(axis=1)), np.flatnonzero(both.any(axis=0))
+    top, bottom = max(0, rows[0] - reach), min(both.shape[0], rows[-1] + 1 + reach)
+    left, right = max(0, cols[0] - reach), min(both.shape[1], cols[-1] + 1 + reach)
+    return slice(top, bottom), slice(left, right)
 
 
-def warp_mask(mask: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Mask of frame t carried to frame t+1: `backward` (H, W, 2) is the flow from frame t+1 to
-    frame t (x, y), so pixel p of t+1 takes mask t's value at p + backward[p] (nearest); pixels
-    whose source falls outside the frame are not masked."""
-    height, width = mask.shape
-    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+def sampled_flow(flow: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int]) -> np.ndarray:
+    """A work-size flow (h, w, 2) resampled (bilinear, as `cv2.resize`) at the pixels of `box`
+    of a (H, W) frame, its vectors scaled to that frame: masks are compared at their own
+    resolution (shrinking them would blur their edges into the IoU)."""
+    (height, width), (small_h, small_w) = shape, flow.shape[:2]
+    xs = (np.arange(box[1].start, box[1].stop, dtype=np.float32) + 0.5) * (small_w / width) - 0.5
+    ys = (np.arange(box[0].start, box[0].stop, dtype=np.float32) + 0.5) * (small_h / height) - 0.5
+    map_x, map_y = np.meshgrid(xs, ys)
+    out = cv2.remap(flow, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out[..., 0] *= width / small_w
+    out[..., 1] *= height / small_h
+    return out
+
+
+def warp_mask(
+    mask: np.ndarray, backward: np.ndarray, origin: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """Mask of frame t carried to frame t+1: `backward` (h, w, 2) is the flow from frame t+1 to
+    frame t (x, y) over the box of frame t+1 whose top-left pixel is `origin` (row, column), so
+    pixel p of the box takes mask t's value at p + backward[p] (nearest); pixels whose source
+    falls outside the frame are not masked. Returns the box's (h, w) warped mask."""
+    height, width = backward.shape[:2]
+    xs, ys = np.meshgrid(
+        np.arange(origin[1], origin[1] + width, dtype=np.float32),
+        np.arange(origin[0], origin[0] + height, dtype=np.float32),
+    )
     warped = cv2.remap(
         mask.astype(np.uint8),
         xs + backward[..., 0],
@@ -90,9 +110,12 @@ def pair_stability(
         return None
     if not mask_a.any() or not mask_b.any():
         return 0.0
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    backward = scaled_flow(dis.calc(grey_b, grey_a, None), mask_a.shape)
-    return iou(warp_mask(mask_a, backward), mask_b)
+    flow = cv2.DISOpticalFlow_create(DIS_PRESET).calc(grey_b, grey_a, None)
+    scale = max(mask_a.shape[0] / flow.shape[0], mask_a.shape[1] / flow.shape[1])
+    box = region(mask_a, mask_b, int(np.ceil(np.abs(flow).max() * scale)) + 1)
+    backward = sampled_flow(flow, box, mask_a.shape)
+    warped = warp_mask(mask_a, backward, (box[0].start, box[1].start))
+    return iou(warped, mask_b[box])
 
 
 def summarize(scores: Sequence[float | None], worst: int = WORST_COUNT) -> dict:
