@@ -11,6 +11,7 @@ import pandas as pd
 
 from vanish.errors import SampleSheetError
 from vanish.probe import clip_shape
+from vanish.selection import PromptSyntaxError, parse_prompt
 
 SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 COLUMNS = ("sample", "video", "masks", "prompt", "ground_truth")
@@ -98,6 +99,8 @@ def _row_problems(row: object, producible: Container[str], probe: bool) -> list[
             f"sample '{sample}': neither 'masks' nor 'prompt' given. Fix: add a mask folder or a "
             "text prompt naming the object to remove."
         )
+    if row.prompt:
+        problems.extend(_prompt_problems(sample, row.prompt))
     for column in PATH_COLUMNS:
         value = getattr(row, column)
         if value and value not in producible and not Path(value).exists():
@@ -108,6 +111,16 @@ def _row_problems(row: object, producible: Container[str], probe: bool) -> list[
     if probe and not problems and _probed(row, producible):
         problems.extend(_ground_truth_problems(sample, row.video, row.ground_truth))
     return problems
+
+
+def _prompt_problems(sample: str, prompt: str) -> list[str]:
+    """A malformed prompt (`all:` naming nothing, or inside a phrase) found before any job,
+    rather than after the detector ran (`vanish.selection.parse_prompt`)."""
+    try:
+        parse_prompt(prompt)
+    except PromptSyntaxError as error:
+        return [f"sample '{sample}': column 'prompt' ('{prompt}') is malformed: {error}"]
+    return []
 
 
 def _probed(row: object, producible: Container[str]) -> bool:

@@ -3,11 +3,14 @@
 The `select` stage scores crops of every track against every phrase of the prompt (CLIP cosine
 similarity) and hands the numbers to this module, which
 
-1. splits the prompt into phrases (`;` separates phrases; without `;`, the word `and` does),
+1. splits the prompt into phrases (`;` separates phrases; without `;`, the word `and` does); a
+   phrase written `all: person` asks for every instance, not the best match (`parse_prompt`),
 2. aggregates each track's per-crop scores into one score per phrase (so the choice is made once
    for the whole video, not frame by frame),
 3. assigns tracks to phrases greedily by score: at most `top_k` tracks per phrase, each track to at
-   most one phrase, only scores ≥ `threshold`,
+   most one phrase, only scores ≥ `threshold`; then every-instance phrases keep every remaining
+   track of their detector class (the phrase names a class of the detector, e.g. YOLO's `person`,
+   or is a Grounding DINO phrase), else every remaining track scoring ≥ `threshold`,
 4. optionally links fragments: a chosen object that the tracker lost and re-found under a new id
    (no temporal overlap, close in space at the hand-over, similar score) is added to its phrase,
 5. names the outcome (`selected`, `partial`, `no_match`) and applies the no-match policy.
@@ -29,22 +32,79 @@ AGGREGATES = ("mean", "median", "max")
 
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _EDGE_PUNCTUATION = " \t\n.,;:!?\"'"
+EVERY_INSTANCE = re.compile(r"^\s*all\s*:", re.IGNORECASE)  # `all: person` = every person
+_MARKER_INSIDE = re.compile(r"\ball\s*:", re.IGNORECASE)
+# plural phrases of an every-instance prompt that name a (COCO) detector class irregularly
+IRREGULAR_PLURALS = {"people": "person", "persons": "person", "mice": "mouse", "knives": "knife"}
 
 
 class PromptNoMatchError(VanishError):
     """The prompt matched no object and the policy says the sample must fail."""
 
 
-def split_prompt(prompt: str) -> list[str]:
-    """Phrases of a prompt: `;`-separated if it has a `;`, else split on the word `and`.
+class PromptSyntaxError(ValueError):
+    """A prompt the parser cannot read (e.g. `all:` naming nothing); the message says the fix."""
 
-    `"a dog and a red car"` → `["a dog", "a red car"]`; `"the black and white cat; a bike"` →
-    `["the black and white cat", "a bike"]` (use `;` when a phrase itself contains "and").
-    Surrounding punctuation and blanks are stripped, empty phrases dropped.
+
+@dataclass(frozen=True)
+class Prompt:
+    """A parsed prompt: its phrases (without the `all:` marker) and, per phrase, whether it asks
+    for every instance. Detectors read `phrases`; selection reads `every` too."""
+
+    text: str
+    phrases: tuple[str, ...]
+    every: tuple[bool, ...]  # per phrase: `all:` given, keep every instance
+
+    @property
+    def every_instance(self) -> bool:
+        """Whether any phrase asks for every instance (`all: person`)."""
+        return any(self.every)
+
+
+def parse_prompt(prompt: str) -> Prompt:
+    """Phrases of a prompt and their every-instance flags; raise `PromptSyntaxError` if malformed.
+
+    Phrases are `;`-separated if the prompt has a `;`, else split on the word `and`:
+    `"a dog and a red car"` → `a dog`, `a red car`; `"the black and white cat; a bike"` → `the
+    black and white cat`, `a bike` (use `;` when a phrase itself contains "and"). A phrase
+    starting with `all:` (any case) asks for every instance: `"all: person; the red car"` keeps
+    every person and the best-matching red car. Surrounding punctuation and blanks are stripped,
+    empty phrases dropped.
     """
     parts = prompt.split(";") if ";" in prompt else _AND.split(prompt)
-    phrases = [part.strip(_EDGE_PUNCTUATION) for part in parts]
-    return [" ".join(phrase.split()) for phrase in phrases if phrase]
+    phrases, every = [], []
+    for part in parts:
+        marker = EVERY_INSTANCE.match(part)
+        phrase = " ".join(part[marker.end() if marker else 0 :].strip(_EDGE_PUNCTUATION).split())
+        if _MARKER_INSIDE.search(phrase):
+            raise PromptSyntaxError(
+                f"the phrase '{part.strip()}' has 'all:' inside it. Fix: put 'all:' once, at the "
+                "start of a phrase, and separate phrases with ';' (e.g. 'all: person; a red car')"
+            )
+        if marker and not phrase:
+            raise PromptSyntaxError(
+                f"'{part.strip()}' asks for every instance of nothing. Fix: name the object "
+                "after 'all:' (e.g. 'all: person')"
+            )
+        if phrase:
+            phrases.append(phrase)
+            every.append(bool(marker))
+    return Prompt(prompt, tuple(phrases), tuple(every))
+
+
+def split_prompt(prompt: str) -> list[str]:
+    """The phrases of a prompt, without `all:` markers (`parse_prompt`): what detectors search."""
+    return list(parse_prompt(prompt).phrases)
+
+
+def names_class(phrase: str, label: str) -> bool:
+    """Whether an every-instance phrase names the detector class `label`: equal ignoring case
+    and spacing, or its plural (`persons`, `people`, `cars`, `buses`)."""
+    phrase, label = " ".join(phrase.lower().split()), " ".join(label.lower().split())
+    if not label:
+        return False
+    singular = IRREGULAR_PLURALS.get(phrase, phrase)
+    return label in (singular, phrase.removesuffix("s"), phrase.removesuffix("es"))
 
 
 def evenly_spaced(items: Sequence, count: int) -> list:
@@ -102,6 +162,8 @@ class Selection:
     top_k: int
     reason: str = ""
     linked: dict[int, list[int]] = field(default_factory=dict)  # phrase -> fragment track ids
+    every: list[bool] = field(default_factory=list)  # per phrase: every instance (`all:`)
+    why: dict[int, str] = field(default_factory=dict)  # track id -> why it was kept or not
 
     @property
     def tracks(self) -> list[int]:
@@ -127,16 +189,19 @@ def choose_tracks(
     scores: Mapping[int, np.ndarray],
     threshold: float,
     top_k: int = 1,
+    among: Sequence[int] | None = None,
 ) -> dict[int, list[int]]:
     """Greedy assignment: the highest (track, phrase) scores first, each track used once.
 
     A phrase takes at most `top_k` tracks, only with scores ≥ `threshold`. Ties break by phrase
-    order, then by smaller track id, so the result is deterministic.
+    order, then by smaller track id, so the result is deterministic. `among`: the phrase indices
+    taking part (default all; the others get no track).
     """
+    among = range(len(phrases)) if among is None else among
     pairs = [
         (float(score[p]), p, track)
         for track, score in scores.items()
-        for p in range(len(phrases))
+        for p in among
         if float(score[p]) >= threshold
     ]
     pairs.sort(key=lambda item: (-item[0], item[1], item[2]))
@@ -218,6 +283,55 @@ def link_fragments(
     return linked
 
 
+def every_instance(
+    phrase: int,
+    text: str,
+    scores: Mapping[int, np.ndarray],
+    info: Mapping[int, TrackInfo],
+    threshold: float,
+    used: set[int],
+) -> tuple[list[int], dict[int, str]]:
+    """The tracks an every-instance phrase keeps, and why each scored track is kept or not.
+
+    If the phrase names the detector class of some scored track (`names_class`: YOLO's
+    `person` for `all: people`, or the Grounding DINO phrase itself), it keeps every track of
+    that class: the detector's class is the evidence, the CLIP score is only recorded. Otherwise
+    it keeps every track scoring ≥ `threshold` for it. Tracks in `used` (chosen by an ordinary
+    phrase) stay with that phrase.
+    """
+    labels = {t: info[t].label for t in scores if t in info}
+    by_class = sorted(t for t, label in labels.items() if names_class(text, label))
+    kept, why = [], {}
+    for track in sorted(scores):
+        score = float(scores[track][phrase])
+        if by_class:
+            keep = track in by_class
+            label = labels.get(track, "")
+            reason = f"detector class '{label}'" + (
+                f" named by 'all: {text}'" if keep else f", not '{text}'"
+            )
+        else:
+            keep = score >= threshold
+            sign = "≥" if keep else "<"
+            reason = f"score {score:.3f} {sign} threshold {threshold:g} for 'all: {text}'"
+        if keep and track in used:
+            continue
+        if keep:
+            kept.append(track)
+        why[track] = ("kept: " if keep else "not kept: ") + reason
+    return kept, why
+
+
+def _why_chosen(chosen: Mapping[int, list[int]], linked: Mapping[int, list[int]], phrases) -> dict:
+    """Why each track of an ordinary phrase was kept: best score or a linked fragment."""
+    why = {}
+    for phrase, tracks in chosen.items():
+        for track in tracks:
+            how = "linked fragment of" if track in linked.get(phrase, []) else "best score for"
+            why[track] = f"kept: {how} '{phrases[phrase]}'"
+    return why
+
+
 def select(
     phrases: Sequence[str],
     scores: Mapping[int, np.ndarray],
@@ -228,19 +342,35 @@ def select(
     link_margin: float = 0.03,
     link_max_gap: int = 30,
     link_distance: float = 1.0,
+    every: Sequence[bool] | None = None,
 ) -> Selection:
-    """Choose tracks for every phrase (see the module doc); `info` is needed for linking."""
+    """Choose tracks for every phrase (see the module doc); `info` is needed for linking and
+    for every-instance phrases' classes. `every`: per phrase, keep every instance (`all:`).
+
+    Ordinary phrases choose first (best `top_k`, linked fragments), so `all: person; the man in
+    red` still gives the second phrase its best track; every-instance phrases then keep the rest.
+    """
     if not phrases:
         raise ValueError("the prompt has no phrase")
     if top_k < 1:
         raise ValueError("top_k must be at least 1")
-    chosen = choose_tracks(phrases, scores, threshold, top_k)
+    every = list(every) if every is not None else [False] * len(phrases)
+    ordinary = [p for p in range(len(phrases)) if not every[p]]
+    chosen = choose_tracks(phrases, scores, threshold, top_k, among=ordinary)
     linked: dict[int, list[int]] = {}
     if link and info is not None:
+        subset = {p: chosen[p] for p in ordinary}
         linked = link_fragments(
-            chosen, scores, info, threshold, link_margin, link_max_gap, link_distance
+            subset, scores, info, threshold, link_margin, link_max_gap, link_distance
         )
         chosen = {p: chosen[p] + linked.get(p, []) for p in chosen}
+    why = _why_chosen(chosen, linked, phrases)
+    used = {t for tracks in chosen.values() for t in tracks}
+    for phrase in (p for p in range(len(phrases)) if every[p]):
+        kept, reasons = every_instance(phrase, phrases[phrase], scores, info or {}, threshold, used)
+        chosen[phrase] = kept
+        used.update(kept)
+        why.update({t: r for t, r in reasons.items() if t not in why or t in kept})
     if not scores:
         reason = "the detector found no object in any frame"
     elif not any(chosen.values()):
@@ -250,7 +380,9 @@ def select(
         reason = "some phrases matched no track above the threshold"
     else:
         reason = ""
-    return Selection(list(phrases), chosen, dict(scores), threshold, top_k, reason, linked)
+    return Selection(
+        list(phrases), chosen, dict(scores), threshold, top_k, reason, linked, every, why
+    )
 
 
 def apply_policy(selection: Selection, policy: str, sample: str, prompt: str) -> str:
@@ -291,6 +423,8 @@ def report(selection: Selection, info: Mapping[int, TrackInfo], policy: str) -> 
             "selected": track in phrase_of,
             "phrase": selection.phrases[phrase_of[track]] if track in phrase_of else None,
         }
+        if track in selection.why:
+            entry["why"] = selection.why[track]
         if track in info:
             item = info[track]
             entry.update(
@@ -307,6 +441,7 @@ def report(selection: Selection, info: Mapping[int, TrackInfo], policy: str) -> 
         per_phrase.append(
             {
                 "phrase": phrase,
+                "every_instance": bool(selection.every[i]) if selection.every else False,
                 "tracks": [int(t) for t in selection.chosen.get(i, [])],
                 "linked_fragments": [int(t) for t in selection.linked.get(i, [])],
                 "best_track": int(ranked[0]) if ranked else None,

@@ -4,8 +4,10 @@ open_clip embeds crops of every track (`frames_per_track` frames spread over the
 grown by `margin` of context and made square) and the prompt's phrases; each track's per-crop
 cosine similarities are aggregated into one score per phrase and `vanish.selection` chooses.
 
-`selection.json` records every track's score per phrase (so a user can see why a track was or was
-not chosen), the chosen tracks per phrase and the outcome: `outcome` is `selected`, `partial` or
+`selection.json` records every track's score per phrase and `why` it was kept or not (so a user
+can see why a track was or was not chosen), the chosen tracks per phrase (with `every_instance`
+for `all:` phrases, which keep every track of their class, `vanish.selection.every_instance`)
+and the outcome: `outcome` is `selected`, `partial` or
 `no_match`; with `no_match` and the `passthrough` policy the masks are empty and the video passes
 through unchanged; with the `fail` policy an unmatched phrase fails the sample.
 """
@@ -29,9 +31,9 @@ from vanish.selection import (
     aggregate,
     apply_policy,
     evenly_spaced,
+    parse_prompt,
     report,
     select,
-    split_prompt,
 )
 
 log = logging.getLogger("vanish")
@@ -114,7 +116,8 @@ def select_objects(
     `prompt.clip` and `prompt.select`.
     """
     options = select_options
-    phrases = split_prompt(prompt)
+    parsed = parse_prompt(prompt)  # the sheet was validated: a malformed prompt never gets here
+    phrases = list(parsed.phrases)
     if not phrases:
         raise InputError(
             sample, detections, "the prompt is empty", "name the object(s) in the 'prompt' column"
@@ -156,6 +159,7 @@ def select_objects(
         threshold=float(options["threshold"]),
         top_k=int(options["top_k"]),
         link=bool(options["link_fragments"]),
+        every=parsed.every,
     )
     record = report(selection, infos, options["no_match"])
     record.update(
