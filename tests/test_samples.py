@@ -126,3 +126,19 @@ def test_matching_or_producible_ground_truth_passes(tmp_path):
     table, path = sheet(tmp_path, rows)
     valid = validate_sample_sheet(table, path, producible={"demo/truth.mp4"})
     assert list(valid.index) == ["a", "b"]
+
+
+def test_malformed_every_instance_prompt_is_refused_naming_sample_and_fix(tmp_path):
+    (tmp_path / "v.mp4").touch()
+    table, path = sheet(tmp_path, f"crowd\t{tmp_path}/v.mp4\t\tall:\t\n")
+    with pytest.raises(SampleSheetError) as error:
+        validate_sample_sheet(table, path)
+    message = str(error.value)
+    assert str(path) in message and "sample 'crowd': column 'prompt' ('all:')" in message
+    assert "Fix: name the object after 'all:'" in message
+
+
+def test_every_instance_prompt_passes_validation(tmp_path):
+    (tmp_path / "v.mp4").touch()
+    table, path = sheet(tmp_path, f"crowd\t{tmp_path}/v.mp4\t\tall: person; a red car\t\n")
+    assert list(validate_sample_sheet(table, path).index) == ["crowd"]

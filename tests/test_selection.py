@@ -11,10 +11,13 @@ from synthetic import options
 from vanish import io
 from vanish.selection import (
     PromptNoMatchError,
+    PromptSyntaxError,
     TrackInfo,
     aggregate,
     apply_policy,
     evenly_spaced,
+    names_class,
+    parse_prompt,
     report,
     select,
     split_prompt,
@@ -40,13 +43,15 @@ def crops_near(direction: np.ndarray, count: int, noise: float, seed: int) -> np
     return unit(direction + noise * rng.normal(size=(count, DIM)))
 
 
-def info(track: int, first: int, last: int, box=(10, 10, 30, 30), end_box=None) -> TrackInfo:
+def info(
+    track: int, first: int, last: int, box=(10, 10, 30, 30), end_box=None, label="person"
+) -> TrackInfo:
     return TrackInfo(
         track,
         np.arange(first, last + 1),
         np.array(box, float),
         np.array(end_box if end_box is not None else box, float),
-        "person",
+        label,
         0.9,
     )
 
@@ -236,3 +241,109 @@ def test_short_tracks_are_ignored_and_reported(tmp_path):
     )
     assert record["short_tracks"] == [3]
     assert record["outcome"] == "no_match"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "phrases", "every"),
+    [
+        ("all: person", ("person",), (True,)),
+        ("ALL:person; the red car", ("person", "the red car"), (True, False)),
+        ("a dog and all: cats", ("a dog", "cats"), (False, True)),
+        ("all people", ("all people",), (False,)),  # no colon: an ordinary phrase
+        ("the sign: stop", ("the sign: stop",), (False,)),  # other colons are text
+    ],
+)
+def test_parse_prompt_marks_every_instance_phrases(prompt, phrases, every):
+    parsed = parse_prompt(prompt)
+    assert (parsed.phrases, parsed.every, parsed.every_instance) == (phrases, every, any(every))
+
+
+def test_split_prompt_drops_the_marker_for_detectors():
+    assert split_prompt("all: person; a red car") == ["person", "a red car"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ("all:", "every instance of nothing"),
+        ("all: ; a dog", "every instance of nothing"),
+        ("all: all: person", "has 'all:' inside it"),
+        ("a person all: dogs", "has 'all:' inside it"),
+    ],
+)
+def test_malformed_every_instance_prompts_are_refused(prompt, message):
+    with pytest.raises(PromptSyntaxError, match=message):
+        parse_prompt(prompt)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "label", "names"),
+    [("person", "person", True), ("People", "person", True), ("buses", "bus", True),
+     ("cars", "car", True), ("red car", "car", False), ("dog", "person", False)],
+)  # fmt: skip
+def test_names_class(phrase, label, names):
+    assert names_class(phrase, label) is names
+
+
+def test_every_instance_keeps_every_track_of_the_class_whatever_its_score():
+    scores = {1: np.array([0.9]), 2: np.array([0.1]), 3: np.array([0.8]), 4: np.array([0.3])}
+    infos = {1: info(1, 0, 9), 2: info(2, 0, 9), 3: info(3, 0, 9, label="dog"),
+             4: info(4, 0, 9, label="person")}  # fmt: skip
+    selection = select(["person"], scores, infos, threshold=0.5, every=[True])
+    assert selection.chosen == {0: [1, 2, 4]} and selection.outcome == "selected"
+    assert selection.why[2] == "kept: detector class 'person' named by 'all: person'"
+    assert selection.why[3] == "not kept: detector class 'dog', not 'person'"
+
+
+def test_every_instance_without_a_class_keeps_every_track_above_the_threshold():
+    scores = {1: np.array([0.31]), 2: np.array([0.25]), 3: np.array([0.4]), 4: np.array([0.2])}
+    infos = {t: info(t, 0, 9, label="car") for t in scores}
+    selection = select(["red car"], scores, infos, threshold=0.3, top_k=1, every=[True])
+    assert selection.chosen == {0: [1, 3]}
+    assert selection.why[2] == "not kept: score 0.250 < threshold 0.3 for 'all: red car'"
+
+
+def test_ordinary_phrases_choose_before_every_instance_phrases():
+    # track 5 matches "person" best, but it is also the only man in red: it stays his
+    scores = {5: np.array([0.9, 0.6]), 6: np.array([0.7, 0.1]), 7: np.array([0.2, 0.1])}
+    infos = {5: info(5, 0, 9), 6: info(6, 0, 9), 7: info(7, 0, 9, label="dog")}
+    selection = select(["person", "the man in red"], scores, infos, 0.3, every=[True, False])
+    assert selection.chosen == {0: [6], 1: [5]}
+    assert report(selection, infos, "passthrough")["selected_tracks"] == [5, 6]
+
+
+def test_report_says_which_phrases_keep_every_instance_and_why_each_track():
+    scores = {1: np.array([0.9]), 2: np.array([0.8])}
+    infos = {1: info(1, 0, 9), 2: info(2, 0, 9, label="dog")}
+    record = report(select(["person"], scores, infos, every=[True]), infos, "passthrough")
+    assert record["per_phrase"][0]["every_instance"] is True
+    assert [t["why"] for t in record["tracks"]] == [
+        "kept: detector class 'person' named by 'all: person'",
+        "not kept: detector class 'dog', not 'person'",
+    ]
+
+
+def test_select_stage_keeps_every_person_with_real_clip_scores(tmp_path):
+    """The stage with a tiny random open_clip: its scores are noise, yet `all: person` keeps
+    exactly the two person tracks (the class decides) and says so in selection.json."""
+    from synthetic import panning_clip
+
+    from vanish.testing.tiny import pinned, write_clip
+
+    frames = tmp_path / "frames"
+    io.write_frame_folder(frames / "proc", panning_clip(6, 48, 64))
+    rows = [
+        (frame, track, label, cls, 0.9, 5 + 8 * track, 5, 20 + 8 * track, 30)
+        for frame in range(6)
+        for track, label, cls in ((1, "person", 0), (2, "dog", 16), (3, "person", 0))
+    ]
+    _detections(tmp_path / "d.parquet", rows)
+    model, weights = write_clip(tmp_path / "clip")
+    record = select_objects(
+        "s", frames, tmp_path / "d.parquet", tmp_path / "sel.json", "all: people",
+        **{f"weights_{k}": v for k, v in pinned(weights).items()},
+        **options("select", clip={"model": model}, select_options={"threshold": 0.99}),
+    )  # fmt: skip
+    assert record["selected_tracks"] == [1, 3] and record["outcome"] == "selected"
+    assert record["per_phrase"][0]["every_instance"] is True
+    assert io.read_json(tmp_path / "sel.json")["tracks"][1]["why"].startswith("not kept")
