@@ -1,6 +1,7 @@
 """The prompt path end to end in Snakemake with tiny random-weight models, in one dataset run: a
 prompt sample that matches (through to removed.mp4), one that matches nothing (empty masks and a
-recorded outcome, not a crash) and a mask-file sample (its masks still made by masks_from_files).
+recorded outcome, not a crash), a mask-file sample (its masks still made by masks_from_files) and
+an every-instance prompt (`all: person`, up to its selection).
 Only the first goes through the whole backend, to keep the test short."""
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def prompt_dataset(tmp_path: Path) -> Path:
     (tmp_path / "samples.tsv").write_text(
         "sample\tvideo\tmasks\tprompt\tground_truth\n"
         f"walk\t{walk}\t\ta person and a dog\t\n"
+        f"crowd\t{walk}\t\tall: person\t\n"
         f"still\t{still}\t\ta unicorn\t\n"
         f"files\t{files}\t{masks}\t\t\n"
     )
@@ -60,6 +62,7 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
         "--config", f"samples={root / 'samples.tsv'}", "results=results",
         "--cores", "2",
         "results/walk/removed.mp4", "results/still/metrics.json", "results/files/masks",
+        "results/crowd/selection.json",
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
     assert run.returncode == 0, run.stderr[-4000:]
@@ -79,6 +82,14 @@ def test_prompt_path_end_to_end(prompt_dataset: Path):
     reported = io.read_json(results / "still" / "metrics.json")
     assert reported["prompt_outcome"] == "no_match" and reported["prompt_passthrough"] is True
     assert reported["empty_mask"] is True
+    assert reported["mask_stability"] is None  # no mask in any frame: nothing can flicker
+
+    # `all:` with the threshold at -1 and no detector class 'person' (the tiny YOLO's classes
+    # are numbers): every track long enough to score is kept
+    crowd = io.read_json(results / "crowd" / "selection.json")
+    scored = sorted(t["track"] for t in crowd["tracks"])
+    assert crowd["per_phrase"][0]["every_instance"] is True and crowd["phrases"] == ["person"]
+    assert len(scored) >= 2 and crowd["selected_tracks"] == scored
 
     assert not (results / "files" / "detections.parquet").exists()  # masks_from_files made them
     assert "masks_from_files" in (results / "logs" / "files" / "masks.log").read_text()
