@@ -177,6 +177,8 @@ def test_422_input_is_written_as_420_with_a_warning_in_metrics(tmp_path):
     frames, _ = _removed(tmp_path, clip)
     masks = tmp_path / "masks"
     writer = io.MaskFolderWriter(masks, resized=False)
+    for index, frame in enumerate(io.list_images(frames / "proc")):  # one empty mask a frame
+        writer.write_processing(index, np.zeros(io.read_rgb(frame).shape[:2], bool))
     writer.close({"coverage": 0.0, "empty": True})
     metrics = compute_metrics(
         "s", frames / "proc", frames, masks, tmp_path / "metrics.json", "", benchmark_files=[],
