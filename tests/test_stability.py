@@ -122,3 +122,13 @@ def test_an_object_moving_over_a_still_background_scores_near_one():
         frames.append(frame)
         masks[t, top : top + 40, left : left + 60] = True
     assert stability_of_arrays(frames, masks)["mask_stability"] > 0.85
+
+
+def test_frames_with_empty_masks_are_not_read(tmp_path):
+    frames, masks = panning_clip(4, 48, 64), np.zeros((4, 48, 64), bool)
+    masks[2:, 10:20, 10:20] = True
+    write_clip_folder(tmp_path / "f", frames)
+    write_mask_folder(tmp_path / "m", masks)
+    (tmp_path / "f" / io.frame_name(0)).write_bytes(b"not a png")  # would fail if decoded
+    files = stability_of_files(io.list_images(tmp_path / "f"), io.list_images(tmp_path / "m"))
+    assert files["mask_stability_per_frame"][:2] == [None, 0.0]

@@ -101,7 +101,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def pair_stability(
-    previous: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray, np.ndarray]
+    previous: tuple[np.ndarray | None, np.ndarray], current: tuple[np.ndarray | None, np.ndarray]
 ) -> float | None:
     """IoU of mask t warped to t+1 with mask t+1, from (`shrink`'s grey frame, boolean mask) of
     both frames; None when both masks are empty (no flow is computed then)."""
@@ -149,12 +149,18 @@ def _bounded(pool: ThreadPoolExecutor, jobs: Iterator, depth: int) -> Iterator:
         yield pending.popleft().result()
 
 
-def _load(frame_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One frame (grey, at the work size) and its mask (boolean, as stored), read with OpenCV."""
-    grey = cv2.imread(str(frame_path), cv2.IMREAD_GRAYSCALE)
+def _load(frame_path: Path, mask_path: Path) -> tuple[np.ndarray | None, np.ndarray]:
+    """One frame (grey, at the work size) and its mask (boolean, as stored), read with OpenCV.
+    A frame with an empty mask is not read (None): no pair with it needs a flow, and decoding
+    the frame is most of the cost (docs/benchmarks.md, Mask stability)."""
     mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-    if grey is None or mask is None:
-        raise ValueError(f"cannot read {frame_path} or {mask_path}")
+    if mask is None:
+        raise ValueError(f"cannot read the mask {mask_path}")
+    if not mask.any():
+        return None, mask > 0
+    grey = cv2.imread(str(frame_path), cv2.IMREAD_GRAYSCALE)
+    if grey is None:
+        raise ValueError(f"cannot read the frame {frame_path}")
     return shrink(grey), mask > 0
 
 
