@@ -5,7 +5,9 @@ Usage: python benchmarks/mask_stability.py [--frames 30] [--repeat 3] [--threads
 Builds Big Buck Bunny (frames 60-89, the demo's synthetic moving ellipse mask) at both sizes,
 runs the frames and masks stages, then times `vanish.stability.stability_of_files` on the
 stages' `proc/` frames and masks — exactly what `compute_metrics` adds — with the metrics job's
-threads. Prints each run, the median and the load average (docs/benchmarks.md, Mask stability).
+threads, and for scale the whole metrics stage with the clip as its own ground truth (the input
+frames standing in for the result; SSIM, Telea baseline and stability). Prints each run, the
+median and the load average (docs/benchmarks.md, Mask stability).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import build_clip, machine, options, today
@@ -23,21 +26,58 @@ from vanish import io
 from vanish.stability import stability_of_files
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
+from vanish.stages.metrics import compute_metrics
 
 
-def prepared(work: Path, width: int | None, frames: int) -> tuple[list[Path], list[Path]]:
-    """Frame and mask files of the clip at `width` (None: native 1280x720), as the stages
-    write them."""
+def prepared(work: Path, width: int | None, frames: int) -> tuple[Path, Path, Path]:
+    """The clip at `width` (None: native 1280x720) and its frames and masks stage folders."""
     spec = {"source": "bigbuckbunny.mp4", "start": 60, "frames": frames, "width": width, "seed": 0}
     clip = build_clip(f"bbb{width or 1280}", spec, work)
     frames_dir = extract_frames("b", clip / "video.mp4", work / f"f{width}", **options("frames"))
     masks_dir = masks_from_files(
         "b", clip / "masks", frames_dir, work / f"m{width}", **options("masks_from_files")
     )
-    return (
-        io.list_images(io.processing_frames_dir(frames_dir)),
-        io.list_images(io.processing_masks_dir(masks_dir)),
+    return clip, frames_dir, masks_dir
+
+
+def median_seconds(call: Callable[[], object], repeat: int) -> float:
+    """Median wall time of `call` over `repeat` runs, each printed with the load average."""
+    seconds = []
+    for _ in range(repeat):
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+        print(f"  {seconds[-1]:.3f} s (load {load:.2f})")
+    return statistics.median(seconds)
+
+
+def measure(work: Path, width: int | None, frames: int, threads: int, repeat: int) -> None:
+    """Print the stability's and the whole metrics stage's median seconds for one clip size."""
+    clip, frames_dir, masks_dir = prepared(work, width, frames)
+    frame_paths = io.list_images(io.processing_frames_dir(frames_dir))
+    mask_paths = io.list_images(io.processing_masks_dir(masks_dir))
+    result = stability_of_files(frame_paths, mask_paths, threads)
+    size = io.read_rgb(frame_paths[0]).shape
+    label = f"{size[1]}x{size[0]}, {len(frame_paths)} frames, {threads} threads"
+    added = median_seconds(lambda: stability_of_files(frame_paths, mask_paths, threads), repeat)
+    print(f"{label}: stability median {added:.3f} s ({result['mask_stability']:.4f})")
+    stage = median_seconds(
+        lambda: compute_metrics(
+            "b",
+            io.original_frames_dir(frames_dir),
+            frames_dir,
+            masks_dir,
+            work / "m.json",
+            str(clip / "video.mp4"),
+            [],
+            selection="",
+            threads=threads,
+            **options("metrics"),
+        ),
+        repeat,
     )
+    print(f"{label}: whole metrics stage with ground truth, median {stage:.3f} s")
 
 
 def main() -> None:
@@ -49,19 +89,7 @@ def main() -> None:
     print(f"{today()}, {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         for width in (432, None):
-            frame_paths, mask_paths = prepared(Path(tmp), width, args.frames)
-            seconds = []
-            for _ in range(args.repeat):
-                load = os.getloadavg()[0]
-                start = time.perf_counter()
-                result = stability_of_files(frame_paths, mask_paths, args.threads)
-                seconds.append(time.perf_counter() - start)
-                print(f"  {seconds[-1]:.3f} s (load {load:.2f})")
-            size = io.read_rgb(frame_paths[0]).shape
-            print(
-                f"{size[1]}x{size[0]}, {len(frame_paths)} frames, {args.threads} threads: median "
-                f"{statistics.median(seconds):.3f} s, stability {result['mask_stability']:.4f}"
-            )
+            measure(Path(tmp), width, args.frames, args.threads, args.repeat)
 
 
 if __name__ == "__main__":
