@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from synthetic import panning_clip, texture, write_clip_folder, write_mask_folder
@@ -9,7 +10,11 @@ from synthetic import panning_clip, texture, write_clip_folder, write_mask_folde
 from vanish import io
 from vanish.report import sample_table
 from vanish.stability import (
+    DIS_PRESET,
     iou,
+    pair_stability,
+    sampled_flow,
+    shrink,
     stability_of_arrays,
     stability_of_files,
     summarize,
@@ -132,3 +137,13 @@ def test_frames_with_empty_masks_are_not_read(tmp_path):
     (tmp_path / "f" / io.frame_name(0)).write_bytes(b"not a png")  # would fail if decoded
     files = stability_of_files(io.list_images(tmp_path / "f"), io.list_images(tmp_path / "m"))
     assert files["mask_stability_per_frame"][:2] == [None, 0.0]
+
+
+def test_scoring_the_masks_box_equals_scoring_the_whole_frame():
+    frames, masks = panning_clip(2, HEIGHT * 2, WIDTH * 2, STEP), np.zeros((2, 288, 512), bool)
+    masks[0, 100:160, 200:300], masks[1, 104:170, 190:296] = True, True
+    small = [shrink(frame) for frame in frames]
+    flow = cv2.DISOpticalFlow_create(DIS_PRESET).calc(small[1], small[0], None)
+    whole = sampled_flow(flow, (slice(0, 288), slice(0, 512)), (288, 512))
+    expected = iou(warp_mask(masks[0], whole), masks[1])
+    assert pair_stability((small[0], masks[0]), (small[1], masks[1])) == expected

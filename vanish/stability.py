@@ -22,9 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-WORK_SIDE = (
-    320  # long side of the flow and IoU (a 720p pair costs a few ms, see docs/benchmarks.md)
-)
+WORK_SIDE = 320  # long side of the flow (cost: docs/benchmarks.md, Mask stability)
 MIN_SIDE = 32  # OpenCV's DIS crashes on smaller images (vanish.config.DIS_MIN_SIDE)
 DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 WORST_COUNT = 5  # frames listed in `mask_stability_worst`
