@@ -347,3 +347,10 @@ def test_select_stage_keeps_every_person_with_real_clip_scores(tmp_path):
     assert record["selected_tracks"] == [1, 3] and record["outcome"] == "selected"
     assert record["per_phrase"][0]["every_instance"] is True
     assert io.read_json(tmp_path / "sel.json")["tracks"][1]["why"].startswith("not kept")
+
+
+def test_every_instance_of_a_class_seen_only_in_short_tracks_keeps_no_other_class():
+    scores = {2: np.array([0.9])}  # track 1, the only person, was too short to score
+    infos = {1: info(1, 0, 1), 2: info(2, 0, 9, label="dog")}
+    selection = select(["person"], scores, infos, threshold=0.3, every=[True])
+    assert selection.chosen == {0: []} and selection.outcome == "no_match"

@@ -293,13 +293,15 @@ def every_instance(
 ) -> tuple[list[int], dict[int, str]]:
     """The tracks an every-instance phrase keeps, and why each scored track is kept or not.
 
-    If the phrase names the detector class of some scored track (`names_class`: YOLO's
+    If the phrase names the detector class of some track (`names_class`: YOLO's
     `person` for `all: people`, or the Grounding DINO phrase itself), it keeps every track of
     that class: the detector's class is the evidence, the CLIP score is only recorded. Otherwise
     it keeps every track scoring ≥ `threshold` for it. Tracks in `used` (chosen by an ordinary
     phrase) stay with that phrase.
     """
-    labels = {t: info[t].label for t in scores if t in info}
+    # the class rule applies when any track (scored or too short to score) has the class, so a
+    # clip whose persons are all short tracks keeps no dog for `all: person`
+    labels = {t: item.label for t, item in info.items()}
     by_class = sorted(t for t, label in labels.items() if names_class(text, label))
     kept, why = [], {}
     for track in sorted(scores):
@@ -376,6 +378,8 @@ def select(
     elif not any(chosen.values()):
         best = max(float(np.max(s)) for s in scores.values())
         reason = f"no track scored at or above the threshold {threshold:g} (best {best:.3f})"
+        if any(every):
+            reason += " or, for an 'all:' phrase naming a detector class, had that class"
     elif any(not chosen[p] for p in chosen):
         reason = "some phrases matched no track above the threshold"
     else:
