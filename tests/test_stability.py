@@ -8,7 +8,7 @@ import pytest
 from synthetic import panning_clip, texture, write_clip_folder, write_mask_folder
 
 from vanish import io
-from vanish.report import sample_table
+from vanish.report import dataset_frames, sample_table
 from vanish.stability import (
     DIS_PRESET,
     iou,
@@ -147,3 +147,15 @@ def test_scoring_the_masks_box_equals_scoring_the_whole_frame():
     whole = sampled_flow(flow, (slice(0, 288), slice(0, 512)), (288, 512))
     expected = iou(warp_mask(masks[0], whole), masks[1])
     assert pair_stability((small[0], masks[0]), (small[1], masks[1])) == expected
+
+
+def test_the_dataset_table_has_each_samples_stability(tmp_path):
+    paths = []
+    for name, scores in (("steady", [1.0, 1.0]), ("flicker", [0.5, 0.3]), ("none", [None])):
+        metrics = {"sample": name, "frames": 3, "width": 8, "height": 8, "mask_coverage": 0.1}
+        metrics.update(summarize(scores))
+        paths.append(tmp_path / f"{name}.json")
+        io.write_json(paths[-1], metrics)
+    quality, _ = dataset_frames(paths)
+    assert quality["mask_stability"].tolist()[:2] == [1.0, 0.4]
+    assert quality["mask_stability"].isna().tolist()[2]

@@ -3,7 +3,7 @@
 Per sample: `preview.gif` (input | input with the mask in red | result, side by side, a short
 loop), `frames.png` (the same three rows at a few moments, for print) and `metrics.tsv` (one
 metric per row). For the dataset: `quality.png` (PSNR and SSIM distributions, hole-PSNR against
-the Telea baseline), `runtime.png` (seconds per frame per stage, from each sample's
+the Telea baseline, mask stability), `runtime.png` (seconds per frame per stage, from each sample's
 metrics.json, in the stage table's order) and `samples.tsv` (one row per sample). Every file is
 written atomically.
 """
@@ -208,10 +208,12 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
-def _distribution(axis, values: np.ndarray, title: str, unit: str) -> None:
+def _distribution(
+    axis, values: np.ndarray, title: str, unit: str, empty: str = "no ground truth"
+) -> None:
     """A histogram; for fewer than 10 samples one dot per sample (a histogram says little)."""
     if values.size == 0:
-        axis.text(0.5, 0.5, "no ground truth", ha="center", va="center", transform=axis.transAxes)
+        axis.text(0.5, 0.5, empty, ha="center", va="center", transform=axis.transAxes)
     elif values.size < 10:
         axis.scatter(values, np.zeros_like(values), color="#4c72b0", s=40, zorder=3)
         axis.set_yticks([])
@@ -225,15 +227,18 @@ def _distribution(axis, values: np.ndarray, title: str, unit: str) -> None:
 
 
 def plot_quality(quality: pd.DataFrame, output: str | Path) -> None:
-    """PSNR and SSIM histograms and a hole-PSNR vs Telea-baseline scatter."""
+    """PSNR and SSIM histograms, a hole-PSNR vs Telea-baseline scatter and the mask stability
+    histogram (flickering masks stand out on the low side)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    figure, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     _distribution(axes[0], _numeric(quality, "psnr"), "PSNR per sample", "dB")
     _distribution(axes[1], _numeric(quality, "ssim"), "SSIM per sample", "SSIM")
+    stability = _numeric(quality, "mask_stability")
+    _distribution(axes[3], stability, "Mask stability per sample", "mean IoU", "no masks")
     both = quality.dropna(subset=[c for c in ("hole_psnr", "telea_hole_psnr") if c in quality])
     ours, telea = _numeric(both, "hole_psnr"), _numeric(both, "telea_hole_psnr")
     axis = axes[2]
