@@ -110,7 +110,7 @@ def test_the_sample_table_shows_stability_and_worst_frames():
     metrics = {"frames": 3, "width": 8, "height": 8, "mask_coverage": 0.1}
     metrics.update(summarize([1.0, 0.25]))
     rows = dict(sample_table(metrics).itertuples(index=False))
-    assert rows["mask stability (mean IoU, vanish.stability)"] == "0.625"
+    assert rows["mask stability (mean IoU with the previous mask, flow-warped)"] == "0.625"
     assert rows["mask stability: worst frames (IoU)"] == "2 (0.250), 1 (1.000)"
 
 

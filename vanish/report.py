@@ -142,7 +142,8 @@ def sample_table(metrics: dict) -> pd.DataFrame:
     ]
     if metrics.get("mask_stability") is not None:  # absent in metrics.json files of older runs
         worst = ", ".join(f"{w['frame']} ({w['iou']:.3f})" for w in metrics["mask_stability_worst"])
-        rows.append(("mask stability (mean IoU, vanish.stability)", metrics["mask_stability"]))
+        label = "mask stability (mean IoU with the previous mask, flow-warped)"
+        rows.append((label, metrics["mask_stability"]))
         rows.append(("mask stability: worst frames (IoU)", worst))
     for key, label in (
         ("psnr", "PSNR (dB)"),
