@@ -30,7 +30,7 @@ from vanish.table import (
 SHEET = "sheet:"
 OPTIONAL = "?"
 # sheet columns that are input files of the sample (recorded in provenance)
-INPUT_COLUMNS = ("video", "masks", "ground_truth")
+INPUT_COLUMNS = ("video", "masks", "ground_truth", "keyframes")
 
 
 def mask_source(row: Mapping[str, str]) -> str:
@@ -97,8 +97,8 @@ def _input_value(config: Config, stage: Stage, sample: Sample, source: str) -> A
     if source.startswith(SHEET):
         column = source.removeprefix(SHEET)
         if column == "inputs":
-            return {key: sample.row[key] for key in INPUT_COLUMNS}
-        return sample.row[column]
+            return {key: sample.row.get(key, "") for key in INPUT_COLUMNS}
+        return sample.row.get(column, "")  # optional columns may be absent
     if source == "benchmarks":
         steps = timed_steps(config["backend"], sample.masks)
         return [benchmark_path(sample.results, sample.sample, step) for step in steps]
