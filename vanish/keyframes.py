@@ -85,6 +85,14 @@ def check_keyframes(
     return io.list_keyframes(folder)[0]
 
 
+def keyframe_inputs(folder: str | Path) -> list[str]:
+    """What a job that reads the keyframes declares as inputs: their files (Snakemake follows a
+    folder by its own modification time, which editing a file in place leaves unchanged), or
+    the folder when it holds none."""
+    found = io.list_keyframes(folder)[0] if Path(folder).is_dir() else {}
+    return [str(path) for _, path in sorted(found.items())] or [str(folder)]
+
+
 def keyframe_positions(
     keyframes: Mapping[int, Path], sources: Sequence[int]
 ) -> dict[int, tuple[int, Path]]:

@@ -99,18 +99,21 @@ class _KeyedShot:
         self.scratch = scratch
 
     def read(self, position: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frame (1, 3, H, W) in [-1, 1], hole pixels 0, and its hole (1, 1, H, W)."""
         frame = frames_to_tensor(io.read_rgb(self.frame_paths[position])[None])[0]
         hole = masks_to_tensor(io.read_mask(self.hole_paths[position])[None])[0]
         return frame * (1 - hole), hole
 
     def write(self, position: int, frame: torch.Tensor, hole: torch.Tensor, sweep: str) -> None:
+        """Store a swept frame (laid out as a propagated folder per sweep) and read it from
+        there on."""
+        folder = self.scratch / sweep
+        io.write_propagated(
+            folder, tensor_to_frames(frame[None]), tensor_to_masks(hole[None]), position
+        )
         name = io.frame_name(position)
-        frame_path, hole_path = self.scratch / sweep / "f" / name, self.scratch / sweep / "m" / name
-        frame_path.parent.mkdir(parents=True, exist_ok=True)
-        hole_path.parent.mkdir(parents=True, exist_ok=True)
-        io.write_rgb(frame_path, tensor_to_frames(frame[None])[0])
-        io.write_mask(hole_path, tensor_to_masks(hole[None])[0])
-        self.frame_paths[position], self.hole_paths[position] = frame_path, hole_path
+        self.frame_paths[position] = io.propagated_frames_dir(folder) / name
+        self.hole_paths[position] = io.propagated_holes_dir(folder) / name
 
 
 def _seed(
@@ -124,7 +127,8 @@ def _seed(
 def _key_sweep(
     shot: _KeyedShot,
     order: range,
-    seeds: dict[int, np.ndarray],
+    seeds: dict[int, Path],
+    size: tuple[int, int],
     flows: _FlowPairs,
     interpolation: str,
     sweep: str,
@@ -137,17 +141,14 @@ def _key_sweep(
     for position in order:
         frame, hole = shot.read(position)
         if position in seeds:
-            frame, hole = _seed(frame, hole, seeds[position])
+            frame, hole = _seed(frame, hole, read_keyframe(seeds[position], size))
         elif carry is not None:
             forward_flow, backward_flow = flows.pair(position if backward else position - 1)
             prop, check = (
                 (forward_flow, backward_flow) if backward else (backward_flow, forward_flow)
             )
-            frame, hole = propagation_step(
-                *carry, frame[None], hole[None], prop, check, interpolation
-            )
-            frame, hole = frame[0], hole[0]
-        carry = frame[None], hole[None]
+            frame, hole = propagation_step(*carry, frame, hole, prop, check, interpolation)
+        carry = frame, hole
         shot.write(position, frame, hole, sweep)
 
 
@@ -170,11 +171,12 @@ def apply_keyframes(
     shot_keys = _KeyedShot(frames, holes, scratch)
     with torch.inference_mode():
         for start, stop in shots(len(frames), flows.cuts):
-            keys = {p: read_keyframe(seeds[p], size) for p in seeds if start <= p < stop}
+            keys = {p: path for p, path in seeds.items() if start <= p < stop}
             if not keys:
                 continue
-            _key_sweep(shot_keys, range(max(keys), start - 1, -1), keys, pairs, interpolation, "b")
-            _key_sweep(shot_keys, range(min(keys), stop), keys, pairs, interpolation, "f")
+            backward, forward = range(max(keys), start - 1, -1), range(min(keys), stop)
+            _key_sweep(shot_keys, backward, keys, size, pairs, interpolation, "backward")
+            _key_sweep(shot_keys, forward, keys, size, pairs, interpolation, "forward")
     return frames, holes
 
 

@@ -1,0 +1,213 @@
+"""User keyframes: validation before any job and in the stage, propagation through the flows,
+compositing at the input's resolution, and the files the jobs that read them declare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synthetic import options, panning_clip, texture, write_clip_folder, write_mask_folder
+
+from vanish import io, plan, table
+from vanish.config import default_config
+from vanish.errors import InputError, SampleSheetError
+from vanish.keyframes import keyframe_positions, scale_keyframe
+from vanish.samples import read_sample_sheet, validate_sample_sheet
+from vanish.stages.frames import extract_frames, resize_rgb
+from vanish.stages.masks import masks_from_files
+from vanish.stages.propagate import propagate
+
+COUNT, HEIGHT, WIDTH, STEP = 12, 48, 64, 2  # the clip pans STEP px to the right per frame
+KEY = 5  # the keyframe's index
+HOLE = (slice(16, 32), slice(20, 36))  # fixed hole, rows and columns
+
+
+def _clip(tmp_path: Path) -> tuple[Path, Path, np.ndarray]:
+    """Frames and masks stage folders of a panning clip with a fixed hole, and the frames."""
+    frames = panning_clip(COUNT, HEIGHT, WIDTH, step=(0, STEP))
+    masks = np.zeros((COUNT, HEIGHT, WIDTH), bool)
+    masks[(slice(None), *HOLE)] = True
+    video = write_clip_folder(tmp_path / "in", frames)
+    frames_dir = extract_frames("pan", video, tmp_path / "frames", **options("frames"))
+    mask_input = write_mask_folder(tmp_path / "m", masks)
+    masks_dir = masks_from_files(
+        "pan", mask_input, frames_dir, tmp_path / "masks", **options("masks_from_files", dilation=0)
+    )
+    return frames_dir, masks_dir, frames
+
+
+def _translation_flows(folder: Path) -> Path:
+    """Exact flows of the pan: frame k's content lies STEP px further left in frame k+1."""
+    writer = io.FlowWriter(folder, "float32")
+    forward = np.zeros((COUNT - 1, 2, HEIGHT, WIDTH), np.float32)
+    forward[:, 0] = -STEP
+    writer.append(forward, -forward)
+    writer.close()
+    return folder
+
+
+def _keyframes(folder: Path, frames: dict[int, np.ndarray]) -> Path:
+    folder.mkdir()
+    for index, frame in frames.items():
+        io.write_rgb(folder / io.frame_name(index), frame)
+    return folder
+
+
+def _edited(frame: np.ndarray) -> np.ndarray:
+    """The frame with another texture inside the hole (the user's edit)."""
+    edit = frame.copy()
+    edit[HOLE] = texture(HEIGHT, WIDTH, seed=7)[HOLE]
+    return edit
+
+
+def _expected(frames: np.ndarray, keyframe: np.ndarray) -> np.ndarray:
+    """Hole pixels carried frame by frame along the translation from the keyframe: frame t
+    pulls pixel x + STEP of frame t-1 after the keyframe, x - STEP of frame t+1 before it."""
+    out = frames.copy()
+    out[KEY] = keyframe
+    for t in range(KEY + 1, COUNT):
+        out[t][HOLE] = np.roll(out[t - 1], -STEP, axis=1)[HOLE]
+    for t in range(KEY - 1, -1, -1):
+        out[t][HOLE] = np.roll(out[t + 1], STEP, axis=1)[HOLE]
+    return out
+
+
+def test_keyframe_pixels_propagate_through_a_known_translation(tmp_path):
+    frames_dir, masks_dir, frames = _clip(tmp_path)
+    flows = _translation_flows(tmp_path / "flows")
+    keyframe = _edited(frames[KEY])
+    keyframes = _keyframes(tmp_path / "keys", {KEY: keyframe})
+    # sub-videos of 3 frames: the keyframe must still reach every frame of the shot
+    settings = options("propagate", interpolation="nearest", chunk=3, pad=1)
+    out = propagate(
+        frames_dir, masks_dir, flows, tmp_path / "prop", keyframes=keyframes, sample="pan",
+        **settings,
+    )  # fmt: skip
+    result, left = io.read_propagated(out)
+    np.testing.assert_array_equal(result, _expected(frames, keyframe))
+    assert not left.any()
+    summary = io.read_json(out / "summary.json")
+    assert summary["keyframes"] == [KEY]
+    assert summary["keyframe_filled_pixels"] == summary["hole_pixels"] == masks_hole_count()
+
+
+def masks_hole_count() -> int:
+    return COUNT * (HOLE[0].stop - HOLE[0].start) * (HOLE[1].stop - HOLE[1].start)
+
+
+def test_the_stage_refuses_a_keyframe_past_the_decoded_clip(tmp_path):
+    frames_dir, masks_dir, frames = _clip(tmp_path)
+    flows = _translation_flows(tmp_path / "flows")
+    keyframes = _keyframes(tmp_path / "keys", {COUNT: frames[0]})
+    with pytest.raises(InputError) as error:
+        propagate(
+            frames_dir, masks_dir, flows, tmp_path / "prop", keyframes=keyframes, sample="pan",
+            **options("propagate"),
+        )  # fmt: skip
+    assert str(error.value) == (
+        f"sample 'pan': keyframe 00012.png is frame 12, but the clip has 12 frames (00000.png "
+        f"to 00011.png) (file: {keyframes / '00012.png'}). Fix: remove the file or rename it "
+        "after a frame of the clip"
+    )
+    assert not (tmp_path / "prop").exists()
+
+
+def _sheet(tmp_path: Path, keyframes: dict[str, np.ndarray]) -> Path:
+    """A one-row sheet of a 6-frame 48x64 frame folder with these keyframe files."""
+    frames = panning_clip(6, 48, 64)
+    write_clip_folder(tmp_path / "video", frames)
+    write_mask_folder(tmp_path / "masks", np.ones((1, 48, 64), bool))
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    for name, image in keyframes.items():
+        io.write_rgb(folder / name, image)
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "sample\tvideo\tmasks\tkeyframes\n"
+        f"clip\t{tmp_path / 'video'}\t{tmp_path / 'masks'}\t{folder}\n"
+    )
+    return sheet
+
+
+def _problems(sheet: Path) -> str:
+    with pytest.raises(SampleSheetError) as error:
+        validate_sample_sheet(read_sample_sheet(sheet), sheet)
+    return str(error.value)
+
+
+def test_the_sheet_refuses_a_keyframe_not_named_after_a_frame(tmp_path):
+    frame = np.zeros((48, 64, 3), np.uint8)
+    sheet = _sheet(tmp_path, {"frame_3.png": frame, "00002.png": frame})
+    message = _problems(sheet)
+    assert (
+        "sample 'clip': keyframe file names are not frame numbers: ['frame_3.png'] "
+        f"(file: {tmp_path / 'keys' / 'frame_3.png'}). Fix: name each keyframe after its frame: "
+        "five digits, zero-based (00042.png is frame 42)"
+    ) in message
+
+
+def test_the_sheet_refuses_a_keyframe_of_another_size(tmp_path):
+    sheet = _sheet(tmp_path, {"00002.png": np.zeros((24, 32, 3), np.uint8)})
+    message = _problems(sheet)
+    assert (
+        "sample 'clip': the keyframe is 32x24, the input frames 64x48 "
+        f"(file: {tmp_path / 'keys' / '00002.png'}). Fix: save the edited frame at the input's "
+        "full size (not the processing size)"
+    ) in message
+
+
+def test_the_sheet_refuses_a_keyframe_index_out_of_range(tmp_path):
+    sheet = _sheet(tmp_path, {"00006.png": np.zeros((48, 64, 3), np.uint8)})
+    message = _problems(sheet)
+    assert (
+        "sample 'clip': keyframe 00006.png is frame 6, but the clip has 6 frames "
+        f"(00000.png to 00005.png) (file: {tmp_path / 'keys' / '00006.png'})"
+    ) in message
+
+
+def test_the_sheet_accepts_keyframes_of_the_clip(tmp_path):
+    frame = np.zeros((48, 64, 3), np.uint8)
+    sheet = _sheet(tmp_path, {"00000.png": frame, "00005.png": frame})
+    rows = validate_sample_sheet(read_sample_sheet(sheet), sheet)
+    assert rows.loc["clip", "keyframes"] == str(tmp_path / "keys")
+
+
+def test_a_keyframe_of_a_repeated_frame_applies_to_its_source():
+    sources = [0, 0, 0, 3, 4, 4]  # computed frames 0, 3, 4 at positions 0, 1, 2
+    keys = {2: Path("00002.png"), 1: Path("00001.png"), 5: Path("00005.png")}
+    assert keyframe_positions(keys, sources) == {
+        0: (1, Path("00001.png")),
+        2: (5, Path("00005.png")),
+    }
+
+
+def test_keyframes_are_scaled_like_the_frames():
+    frame = texture(90, 120, seed=3)
+    np.testing.assert_array_equal(scale_keyframe(frame, (64, 48)), resize_rgb(frame, (64, 48)))
+
+
+def test_the_jobs_that_read_keyframes_declare_their_files(tmp_path):
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    for index in (7, 3):
+        io.write_rgb(folder / io.frame_name(index), np.zeros((8, 8, 3), np.uint8))
+    row = {
+        "video": "v.mp4",
+        "masks": "m",
+        "prompt": "",
+        "ground_truth": "",
+        "keyframes": str(folder),
+    }
+    config = {**default_config(), "backend": "classical"}
+    sample = plan.Sample("s", row, "results", "classical")
+    files = [str(folder / "00003.png"), str(folder / "00007.png")]
+    readers = {
+        stage.name
+        for stage in table.stages_for("classical", table.FILES)
+        if plan.input_files(stage, config, sample).get("keyframes") == files
+    }
+    assert readers == {"propagate", "fill_classical"}
+    assert plan.sheet_input_files(sample)["keyframes"] == files
+    call = plan.stage_call(table.BY_NAME["propagate"], config, sample)
+    assert (call["keyframes"], call["sample"]) == (str(folder), "s")
