@@ -14,6 +14,9 @@ from vanish.config import default_config
 from vanish.errors import InputError, SampleSheetError
 from vanish.keyframes import keyframe_positions, scale_keyframe
 from vanish.samples import read_sample_sheet, validate_sample_sheet
+from vanish.stages.complete import classical_complete
+from vanish.stages.fill import classical_fill
+from vanish.stages.flows import classical_flows
 from vanish.stages.frames import extract_frames, resize_rgb
 from vanish.stages.masks import masks_from_files
 from vanish.stages.propagate import propagate
@@ -211,3 +214,40 @@ def test_the_jobs_that_read_keyframes_declare_their_files(tmp_path):
     assert plan.sheet_input_files(sample)["keyframes"] == files
     call = plan.stage_call(table.BY_NAME["propagate"], config, sample)
     assert (call["keyframes"], call["sample"]) == (str(folder), "s")
+
+
+def test_the_output_at_a_keyframe_is_the_keyframe_inside_the_hole(tmp_path):
+    """Classical stages on a clip processed at a smaller size: the inpainted frame at the
+    keyframe's index holds the keyframe's own full-resolution pixels inside the hole."""
+    frames = panning_clip(6, 96, 128, step=(0, 2))
+    masks = np.zeros((6, 96, 128), bool)
+    masks[:, 30:60, 40:80] = True
+    video = write_clip_folder(tmp_path / "in", frames)
+    frames_dir = extract_frames(
+        "small", video, tmp_path / "frames", **options("frames", max_side=64)
+    )
+    masks_dir = masks_from_files(
+        "small", write_mask_folder(tmp_path / "m", masks), frames_dir, tmp_path / "masks",
+        **options("masks_from_files"),
+    )  # fmt: skip
+    flows = classical_flows(frames_dir, masks_dir, tmp_path / "flows", **options("flows_classical"))
+    completed = classical_complete(flows, masks_dir, tmp_path / "completed")
+    keyframe = _edited_full(frames[2])
+    keyframes = _keyframes(tmp_path / "keys", {2: keyframe})
+    propagated = propagate(
+        frames_dir, masks_dir, completed, tmp_path / "prop", keyframes=keyframes, sample="small",
+        **options("propagate"),
+    )  # fmt: skip
+    out = classical_fill(
+        frames_dir, masks_dir, completed, propagated, tmp_path / "out", keyframes=keyframes,
+        **options("fill_classical"),
+    )  # fmt: skip
+    result, hole = io.read_frames(out), io.read_masks(io.full_masks_dir(masks_dir))
+    np.testing.assert_array_equal(result[2][hole[2]], keyframe[hole[2]])
+    np.testing.assert_array_equal(result[~hole], frames[~hole])
+
+
+def _edited_full(frame: np.ndarray) -> np.ndarray:
+    edit = frame.copy()
+    edit[20:70, 30:90] = (250, 20, 20)
+    return edit
