@@ -12,7 +12,7 @@ from synthetic import options, panning_clip, texture, write_clip_folder, write_m
 from vanish import io, plan, table
 from vanish.config import default_config
 from vanish.errors import InputError, SampleSheetError
-from vanish.keyframes import keyframe_positions, scale_keyframe
+from vanish.keyframes import keyframe_name, keyframe_positions, scale_keyframe
 from vanish.samples import read_sample_sheet, validate_sample_sheet
 from vanish.stages.complete import classical_complete
 from vanish.stages.fill import classical_fill
@@ -251,3 +251,7 @@ def _edited_full(frame: np.ndarray) -> np.ndarray:
     edit = frame.copy()
     edit[20:70, 30:90] = (250, 20, 20)
     return edit
+
+
+def test_keyframe_names_are_the_frame_file_names():
+    assert [keyframe_name(i) for i in (0, 42, 99999)] == [io.frame_name(i) for i in (0, 42, 99999)]

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from vanish import io
+from vanish.keyframes import list_keyframes
 from vanish.repeats import computed, repeats_of
 
 
@@ -40,7 +41,7 @@ class Compositor:
         sources = io.mask_repeats(masks_dir)
         self.computed, self.repeats = computed(sources), repeats_of(sources)
         # user keyframes (vanish.keyframes): their own pixels fill the hole at their index
-        self.keyframes = io.list_keyframes(keyframes)[0] if keyframes else {}
+        self.keyframes = list_keyframes(keyframes)[0] if keyframes else {}
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 

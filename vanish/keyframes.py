@@ -1,30 +1,56 @@
 """User keyframes: edited full frames whose pixels inside the hole are taken as known.
 
 A sample's optional sheet column `keyframes` names a folder of edited frames at the input's size,
-named like the frame files (`00042.png` = frame 42, zero-based; any subset; `vanish.io`'s
-`list_keyframes`). Inside the hole their pixels replace the frame's before anything fills: the
-propagate stage (both backends) clears the hole on a keyframe and carries its pixels through the
-completed flows to every frame of its shot, so they reach the classical fill (and any stage
-between) or the ProPainter transformer as known pixels, like image propagation's; the compositor
-writes every keyframe's own pixels inside the hole at the input's resolution (README, Keyframes).
+named like the frame files (`00042.png` = frame 42, zero-based; any subset; `list_keyframes`).
+Inside the hole their pixels replace the frame's before anything fills: the propagate stage (both
+backends) clears the hole on a keyframe and carries its pixels through the completed flows to
+every frame of its shot, so they reach the classical fill (and any stage between) or the
+ProPainter transformer as known pixels, like image propagation's; the compositor writes every
+keyframe's own pixels inside the hole at the input's resolution (README, Keyframes).
+
+The folder's format is read here rather than in `vanish.io` because planning reads it and must
+not import OpenCV (tests/test_config.py); a test keeps the names equal to `io.frame_name`.
 
 Checked twice with the same messages: by the sample sheet before any job (image headers, and the
 clip's frame count where its header gives one: `vanish.probe`), and by the propagate stage, which
-knows the decoded count. Planning-time code: no torch.
+knows the decoded count. Planning-time code: no torch, no OpenCV.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from vanish import io
 from vanish.errors import InputError
 
+KEYFRAME_NAME = re.compile(r"^(\d{5})\.png$")  # the frame files' names (`io.frame_name`)
 NAMING = "name each keyframe after its frame: five digits, zero-based (00042.png is frame 42)"
+
+
+def keyframe_name(index: int) -> str:
+    """The file name of frame `index`'s keyframe."""
+    return f"{index:05d}.png"
+
+
+def list_keyframes(folder: str | Path) -> tuple[dict[int, Path], list[str]]:
+    """A keyframes folder's files by frame index, and the names that are not frame file names.
+
+    Hidden files (`.DS_Store`) are ignored; any other name that is not five digits + `.png` is
+    returned as bad, so a misnamed edit is refused rather than silently left out.
+    """
+    found: dict[int, Path] = {}
+    bad: list[str] = []
+    for path in sorted(Path(folder).iterdir()):
+        match = KEYFRAME_NAME.match(path.name)
+        if match and path.is_file():
+            found[int(match.group(1))] = path
+        elif not path.name.startswith("."):
+            bad.append(path.name)
+    return found, bad
 
 
 def keyframe_problems(
@@ -36,7 +62,7 @@ def keyframe_problems(
     folder = Path(folder)
     if not folder.is_dir():
         return [InputError(sample, folder, "keyframes is not a folder", f"give a folder; {NAMING}")]
-    found, bad = io.list_keyframes(folder)
+    found, bad = list_keyframes(folder)
     problems = []
     if bad:
         problem = f"keyframe file names are not frame numbers: {bad[:5]}"
@@ -47,7 +73,7 @@ def keyframe_problems(
                 sample,
                 path,
                 f"keyframe {path.name} is frame {index}, but the clip has {count} frames "
-                f"({io.frame_name(0)} to {io.frame_name(count - 1)})",
+                f"({keyframe_name(0)} to {keyframe_name(count - 1)})",
                 "remove the file or rename it after a frame of the clip",
             )
             for index, path in found.items()
@@ -82,14 +108,14 @@ def check_keyframes(
     problems = keyframe_problems(sample, folder, count, size)
     if problems:
         raise problems[0]
-    return io.list_keyframes(folder)[0]
+    return list_keyframes(folder)[0]
 
 
 def keyframe_inputs(folder: str | Path) -> list[str]:
     """What a job that reads the keyframes declares as inputs: their files (Snakemake follows a
     folder by its own modification time, which editing a file in place leaves unchanged), or
     the folder when it holds none."""
-    found = io.list_keyframes(folder)[0] if Path(folder).is_dir() else {}
+    found = list_keyframes(folder)[0] if Path(folder).is_dir() else {}
     return [str(path) for _, path in sorted(found.items())] or [str(folder)]
 
 
@@ -115,9 +141,11 @@ def scale_keyframe(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     (Pillow bicubic, `vanish.stages.frames.resize_rgb`; a test keeps the two equal)."""
     if (frame.shape[1], frame.shape[0]) == tuple(size):
         return frame
-    return np.asarray(Image.fromarray(frame).resize(tuple(size), Image.BICUBIC))
+    return np.array(Image.fromarray(frame).resize(tuple(size), Image.BICUBIC))  # writable
 
 
 def read_keyframe(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     """A keyframe as uint8 RGB at the processing (width, height)."""
+    from vanish import io  # OpenCV: where the stages run, not while planning
+
     return scale_keyframe(io.read_rgb(path), size)

@@ -91,7 +91,7 @@ def classical_fill(
     propagated_dir: str | Path,
     out_dir: str | Path,
     interpolation: str,
-    keyframes: str | Path = "",
+    keyframes: str | Path,
 ) -> Path:
     """Fill the remaining holes of `propagated_dir` and composite into `out_dir` (the user's
     `keyframes`, already propagated, give their own pixels at their frames)."""

@@ -215,8 +215,8 @@ def propagate(
     interpolation: str,
     chunk: int,
     pad: int,
-    keyframes: str | Path = "",
-    sample: str = "",
+    keyframes: str | Path,
+    sample: str,
 ) -> Path:
     """Propagate known pixels (and the sample's `keyframes` folder's, when given) into the holes
     of every frame; writes the stage folder."""

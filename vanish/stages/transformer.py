@@ -273,7 +273,7 @@ def propainter_transformer(
     subvideo_length: int,
     device: str,
     precision: str,
-    keyframes: str | Path = "",
+    keyframes: str | Path,
 ) -> Path:
     """Fill the holes of `propagated_dir` with the generator and composite into `out_dir` (the
     user's `keyframes`, known pixels of the propagated frames, give their own pixels at their
