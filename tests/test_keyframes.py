@@ -3,11 +3,20 @@ compositing at the input's resolution, and the files the jobs that read them dec
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic import options, panning_clip, texture, write_clip_folder, write_mask_folder
+from synthetic import (
+    moving_box_masks,
+    options,
+    panning_clip,
+    texture,
+    workflow_command,
+    write_clip_folder,
+    write_mask_folder,
+)
 
 from vanish import io, plan, table
 from vanish.config import default_config
@@ -255,3 +264,54 @@ def _edited_full(frame: np.ndarray) -> np.ndarray:
 
 def test_keyframe_names_are_the_frame_file_names():
     assert [keyframe_name(i) for i in (0, 42, 99999)] == [io.frame_name(i) for i in (0, 42, 99999)]
+
+
+def _keyed_sheet(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A one-sample sheet (8-frame 48x66 pan, moving box) with a keyframe for frame 3."""
+    frames = panning_clip(8, 48, 66)
+    video = write_clip_folder(tmp_path / "clip" / "frames", frames)
+    masks = write_mask_folder(tmp_path / "clip" / "masks", moving_box_masks(8, 48, 66))
+    keyframe = frames[3].copy()
+    keyframe[10:40, 5:60] = (30, 200, 90)
+    keys = _keyframes(tmp_path / "clip" / "keys", {3: keyframe})
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(f"sample\tvideo\tmasks\tkeyframes\nkeyed\t{video}\t{masks}\t{keys}\n")
+    return sheet, keyframe
+
+
+def _run(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    command = workflow_command(root, *extra)
+    return subprocess.run(command, capture_output=True, text=True, cwd=root, check=False)
+
+
+@pytest.mark.slow
+def test_keyframes_in_the_workflow_at_both_granularities(tmp_path):
+    sheet, keyframe = _keyed_sheet(tmp_path)
+    results = {}
+    for granularity in ("stage", "video"):
+        config = [f"samples={sheet}", f"results={granularity}", f"granularity={granularity}"]
+        run = _run(tmp_path, "--config", *config, "keep=all")
+        assert run.returncode == 0, run.stderr[-3000:]
+        results[granularity] = tmp_path / granularity / "keyed"
+    stage, video = results["stage"], results["video"]
+    hole = io.read_masks(io.full_masks_dir(stage / "masks"))[3]
+    np.testing.assert_array_equal(io.read_frames(stage / "inpainted")[3][hole], keyframe[hole])
+    for folder in ("propagated", "inpainted"):
+        np.testing.assert_array_equal(
+            io.read_frames(stage / folder), io.read_frames(video / folder)
+        )
+    assert io.read_json(stage / "propagated" / "summary.json")["keyframes"] == [3]
+
+
+@pytest.mark.slow
+def test_editing_a_keyframe_in_place_reruns_the_stages_that_read_it(tmp_path):
+    sheet, keyframe = _keyed_sheet(tmp_path)
+    config = ["--config", f"samples={sheet}", "results=results", "keep=all"]
+    assert _run(tmp_path, *config).returncode == 0
+    path = tmp_path / "clip" / "keys" / "00003.png"
+    io.write_rgb(path, 255 - keyframe)  # rewritten in place: the folder's own time is unchanged
+    run = _run(tmp_path, "-n", "--quiet", "rules", *config)
+    jobs = run.stdout.split("-------")[-1].split("\n\n")[0]
+    rules = {row.split()[0] for row in jobs.strip().splitlines()}
+    assert {"propagate", "fill_classical", "encode"} <= rules
+    assert not {"frames", "masks_from_files", "flows_classical", "complete_classical"} & rules
