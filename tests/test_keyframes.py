@@ -296,7 +296,7 @@ def test_keyframes_in_the_workflow_at_both_granularities(tmp_path):
     stage, video = results["stage"], results["video"]
     hole = io.read_masks(io.full_masks_dir(stage / "masks"))[3]
     np.testing.assert_array_equal(io.read_frames(stage / "inpainted")[3][hole], keyframe[hole])
-    for folder in ("propagated", "inpainted"):
+    for folder in (io.propagated_frames_dir("propagated"), Path("inpainted")):
         np.testing.assert_array_equal(
             io.read_frames(stage / folder), io.read_frames(video / folder)
         )
