@@ -315,3 +315,30 @@ def test_editing_a_keyframe_in_place_reruns_the_stages_that_read_it(tmp_path):
     rules = {row.split()[0] for row in jobs.strip().splitlines()}
     assert {"propagate", "fill_classical", "encode"} <= rules
     assert not {"frames", "masks_from_files", "flows_classical", "complete_classical"} & rules
+
+
+@pytest.mark.slow
+def test_propainter_transformer_gets_keyframe_pixels_as_known(tmp_path):
+    """ProPainter backend (rule checkpoint): after propagation no hole is left for the generator
+    (the keyframe's pixels reached every frame), and the keyframe's own pixels are the output
+    inside the hole at its index."""
+    from vanish.stages.transformer import propainter_transformer
+    from vanish.testing.rule_checkpoints import write_rule_checkpoints
+
+    frames_dir, masks_dir, frames = _clip(tmp_path)
+    flows = _translation_flows(tmp_path / "flows")
+    keyframe = _edited(frames[KEY])
+    keyframes = _keyframes(tmp_path / "keys", {KEY: keyframe})
+    propagated = propagate(
+        frames_dir, masks_dir, flows, tmp_path / "prop", keyframes=keyframes, sample="pan",
+        **options("propagate", backend="propainter"),
+    )  # fmt: skip
+    assert not io.read_propagated(propagated)[1].any()
+    path, sha256 = write_rule_checkpoints(tmp_path / "weights")["propainter"]
+    out = propainter_transformer(
+        frames_dir, masks_dir, flows, propagated, tmp_path / "out", path, sha256,
+        keyframes=keyframes, **options("transformer", device="cpu"),
+    )  # fmt: skip
+    result, hole = io.read_frames(out), io.read_masks(io.full_masks_dir(masks_dir))
+    np.testing.assert_array_equal(result[KEY][hole[KEY]], keyframe[hole[KEY]])
+    np.testing.assert_array_equal(result[~hole], frames[~hole])
