@@ -13,7 +13,7 @@ not import OpenCV (tests/test_config.py); a test keeps the names equal to `io.fr
 
 Checked twice with the same messages: by the sample sheet before any job (image headers, and the
 clip's frame count where its header gives one: `vanish.probe`), and by the propagate stage, which
-knows the decoded count. Planning-time code: no torch, no OpenCV.
+knows the decoded count. Planning-time code: no torch, no OpenCV, Pillow only where used.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vanish.errors import InputError
 
@@ -86,6 +85,8 @@ def keyframe_problems(
 
 def _size_problem(sample: str, path: Path, size: tuple[int, int]) -> InputError | None:
     """A keyframe whose header gives another size than the input frames' (or no header)."""
+    from PIL import Image  # headers only; imported where a sheet has keyframes
+
     try:
         with Image.open(path) as image:
             found = image.size
@@ -139,6 +140,8 @@ def keyframe_positions(
 def scale_keyframe(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A keyframe at the processing (width, height), scaled as the frames stage scales frames
     (Pillow bicubic, `vanish.stages.frames.resize_rgb`; a test keeps the two equal)."""
+    from PIL import Image
+
     if (frame.shape[1], frame.shape[0]) == tuple(size):
         return frame
     return np.array(Image.fromarray(frame).resize(tuple(size), Image.BICUBIC))  # writable
