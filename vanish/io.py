@@ -34,10 +34,7 @@ it; they never build a stage folder's inner paths themselves, nor import another
 - `selection.json`: the prompt path's choice (scores per track and phrase, `selected_tracks`,
   `outcome`, `passthrough`, …), written by the select stage, read by the mask and metrics stages;
 - Snakemake benchmark files `{stage}.tsv` (tab-separated, wall-clock seconds in column `s`);
-- `metrics.json` and `provenance.json`: JSON written with `write_json` (sorted keys);
-- a user's keyframes folder (sheet column `keyframes`): edited full frames at the input's size
-  named like the frame files (`00042.png` = frame 42, zero-based), any subset
-  (`list_keyframes`).
+- `metrics.json` and `provenance.json`: JSON written with `write_json` (sorted keys).
 
 Heavy libraries (pandas, pyarrow) are imported where used, and torch never: the workflow imports
 this module while it plans.
@@ -78,7 +75,6 @@ _REPEATS = "repeats.json"  # frames and mask stage folders: each frame's source
 _PROPAGATED_FRAMES = "frames"
 _PROPAGATED_HOLES = "masks"
 _DIGITS = re.compile(r"(\d+)")
-_KEYFRAME_NAME = re.compile(r"^(\d{5})\.png$")  # the frame files' names (`frame_name`)
 
 
 def frame_name(index: int) -> str:
@@ -136,23 +132,6 @@ def list_input_images(sample: str, folder: str | Path) -> list[Path]:
             "remove the duplicate images, or rename them so each frame number appears once",
         )
     return paths
-
-
-def list_keyframes(folder: str | Path) -> tuple[dict[int, Path], list[str]]:
-    """A keyframes folder's files by frame index, and the names that are not frame file names.
-
-    Hidden files (`.DS_Store`) are ignored; any other name that is not five digits + `.png`
-    is returned as bad, so a misnamed edit is refused rather than silently left out.
-    """
-    found: dict[int, Path] = {}
-    bad: list[str] = []
-    for path in sorted(Path(folder).iterdir()):
-        match = _KEYFRAME_NAME.match(path.name)
-        if match and path.is_file():
-            found[int(match.group(1))] = path
-        elif not path.name.startswith("."):
-            bad.append(path.name)
-    return found, bad
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
