@@ -124,7 +124,10 @@ def _keyframe_problems(
             count, width, height = clip_shape(row.video)
             size = (width, height)
         except ValueError as error:
-            return [f"sample '{sample}': cannot read the video header to check keyframes ({error})"]
+            return [
+                f"sample '{sample}': cannot read the header of video {row.video} to check its "
+                f"keyframes ({error}). Fix: re-encode the video or correct its path."
+            ]
     return [str(problem) for problem in keyframe_problems(sample, row.keyframes, count, size)]
 
 
