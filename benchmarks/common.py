@@ -97,12 +97,16 @@ def run_classical(name: str, clip_dir: Path, work: Path, metrics: bool = True) -
     timed(
         times,
         "propagate",
-        lambda: propagate(frames, masks, completed, prop, **options("propagate")),
+        lambda: propagate(
+            frames, masks, completed, prop, keyframes="", sample=name, **options("propagate")
+        ),
     )
     timed(
         times,
         "fill",
-        lambda: classical_fill(frames, masks, completed, prop, out, **options("fill_classical")),
+        lambda: classical_fill(
+            frames, masks, completed, prop, out, keyframes="", **options("fill_classical")
+        ),
     )
     if metrics:
         timed(

@@ -79,12 +79,26 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
         ),
         "complete_classical": lambda: complete.classical_complete(work / "flows", m, done),
         "propagate_bilinear": lambda: propagate.propagate(
-            f, m, done, prop, **options("propagate", backend="classical")
+            f,
+            m,
+            done,
+            prop,
+            keyframes="",
+            sample="speed",
+            **options("propagate", backend="classical"),
         ),
         "propagate_nearest": lambda: propagate.propagate(
-            f, m, done, prop, **options("propagate", backend="propainter")
+            f,
+            m,
+            done,
+            prop,
+            keyframes="",
+            sample="speed",
+            **options("propagate", backend="propainter"),
         ),
-        "fill": lambda: fill.classical_fill(f, m, done, prop, out, **options("fill_classical")),
+        "fill": lambda: fill.classical_fill(
+            f, m, done, prop, out, keyframes="", **options("fill_classical")
+        ),
         "flows_raft": lambda: flows.raft_flows(
             f,
             m,
@@ -96,7 +110,14 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
             work / "flows", m, done, *w["flow_completion"], **options("complete_rfc", device="cpu")
         ),
         "transformer": lambda: transformer.propainter_transformer(
-            f, m, done, prop, out, *w["propainter"], **options("transformer", device="cpu")
+            f,
+            m,
+            done,
+            prop,
+            out,
+            *w["propainter"],
+            keyframes="",
+            **options("transformer", device="cpu"),
         ),
     }
     # As the rules declare: model stages use --threads, the light stages one thread.

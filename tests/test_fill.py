@@ -72,14 +72,16 @@ def test_classical_stages_end_to_end(tmp_path):
     flows = classical_flows(frames_dir, masks_dir, tmp_path / "flows", **options("flows_classical"))
     completed = classical_complete(flows, masks_dir, tmp_path / "completed")
     propagated = propagate(
-        frames_dir, masks_dir, completed, tmp_path / "prop", **options("propagate")
-    )
+        frames_dir, masks_dir, completed, tmp_path / "prop", keyframes="", sample="e2e",
+        **options("propagate"),
+    )  # fmt: skip
     out = classical_fill(
         frames_dir,
         masks_dir,
         completed,
         propagated,
         tmp_path / "inpainted",
+        keyframes="",
         **options("fill_classical"),
     )
     result, full = io.read_frames(out), io.read_masks(masks_dir / "full")

@@ -86,8 +86,9 @@ def test_propagation_fills_across_windows_as_the_reference(clip, tmp_path, subvi
     options = PropagateOptions.from_config(config)
     root = clip["root"]
     out = propagate(
-        root / "frames", root / "masks", root / "flows", tmp_path / "p", **asdict(options)
-    )
+        root / "frames", root / "masks", root / "flows", tmp_path / "p", keyframes="", sample="pan",
+        **asdict(options),
+    )  # fmt: skip
 
     result = io.read_frames(Path(out) / "frames")
     left = io.read_masks(Path(out) / "masks")

@@ -177,6 +177,8 @@ def stage_files(
         out["masks"],
         out["completed"],
         out["propagated"],
+        keyframes="",
+        sample="golden",
         **options("propagate", backend="propainter"),
     )
     propainter_transformer(
@@ -186,6 +188,7 @@ def stage_files(
         out["propagated"],
         out["inpainted"],
         *weights["propainter"],
+        keyframes="",
         **options("transformer"),
     )
     return out

@@ -29,10 +29,14 @@ def classical_run(video: Path, masks: Path, work: Path) -> Path:
     mask_dir = masks_from_files("d", masks, frames, work / "masks", **options("masks_from_files"))
     flows = classical_flows(frames, mask_dir, work / "flows", **options("flows_classical"))
     completed = classical_complete(flows, mask_dir, work / "completed")
-    prop = propagate(frames, mask_dir, completed, work / "prop", **options("propagate"))
+    prop = propagate(
+        frames, mask_dir, completed, work / "prop", keyframes="", sample="d",
+        **options("propagate"),
+    )  # fmt: skip
     return classical_fill(
-        frames, mask_dir, completed, prop, work / "inpainted", **options("fill_classical")
-    )
+        frames, mask_dir, completed, prop, work / "inpainted", keyframes="",
+        **options("fill_classical"),
+    )  # fmt: skip
 
 
 def folder_digest(folder: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from vanish import io
+from vanish.keyframes import list_keyframes
 from vanish.repeats import computed, repeats_of
 
 
@@ -28,24 +29,41 @@ def composite(result: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.
 class Compositor:
     """Writes `inpainted/00000.png…` from processing-size results of the computed frames."""
 
-    def __init__(self, frames_dir: str | Path, masks_dir: str | Path, out_dir: Path) -> None:
+    def __init__(
+        self,
+        frames_dir: str | Path,
+        masks_dir: str | Path,
+        out_dir: Path,
+        keyframes: str | Path = "",
+    ) -> None:
         self.originals = io.list_images(io.original_frames_dir(frames_dir))
         self.holes = io.list_images(io.full_masks_dir(masks_dir))
         sources = io.mask_repeats(masks_dir)
         self.computed, self.repeats = computed(sources), repeats_of(sources)
+        # user keyframes (vanish.keyframes): their own pixels fill the hole at their index
+        self.keyframes = list_keyframes(keyframes)[0] if keyframes else {}
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 
     def write(self, position: int, result: np.ndarray) -> None:
         """Composite computed frame `position` from its processing-size `result`, write it and
-        its repeats."""
+        its repeats (a keyframe gets its own pixels inside the hole, not a link)."""
         index = self.computed[position]
+        path = self._write(index, result)
+        for repeat in self.repeats[index]:
+            if repeat in self.keyframes:
+                self._write(repeat, result)
+            else:
+                link(path, self.out_dir / io.frame_name(repeat))
+
+    def _write(self, index: int, result: np.ndarray) -> Path:
+        if index in self.keyframes:
+            result = io.read_rgb(self.keyframes[index])
         original = io.read_rgb(self.originals[index])
         hole = io.read_mask(self.holes[index])
         path = self.out_dir / io.frame_name(index)
         io.write_rgb(path, composite(result, original, hole))
-        for repeat in self.repeats[index]:
-            link(path, self.out_dir / io.frame_name(repeat))
+        return path
 
 
 def link(source: Path, target: Path) -> None:

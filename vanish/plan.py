@@ -14,8 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from vanish.keyframes import keyframe_inputs
 from vanish.table import (
     FILES,
+    KEYFRAMES,
     PROMPT,
     Config,
     Stage,
@@ -30,7 +32,7 @@ from vanish.table import (
 SHEET = "sheet:"
 OPTIONAL = "?"
 # sheet columns that are input files of the sample (recorded in provenance)
-INPUT_COLUMNS = ("video", "masks", "ground_truth")
+INPUT_COLUMNS = ("video", "masks", "ground_truth", "keyframes")
 
 
 def mask_source(row: Mapping[str, str]) -> str:
@@ -97,8 +99,8 @@ def _input_value(config: Config, stage: Stage, sample: Sample, source: str) -> A
     if source.startswith(SHEET):
         column = source.removeprefix(SHEET)
         if column == "inputs":
-            return {key: sample.row[key] for key in INPUT_COLUMNS}
-        return sample.row[column]
+            return {key: sample.row.get(key, "") for key in INPUT_COLUMNS}
+        return sample.row.get(column, "")  # optional columns may be absent
     if source == "benchmarks":
         steps = timed_steps(config["backend"], sample.masks)
         return [benchmark_path(sample.results, sample.sample, step) for step in steps]
@@ -136,11 +138,21 @@ def input_files(stage: Stage, config: Config, sample: Sample) -> dict[str, Any]:
         value = _input_value(config, stage, sample, source)
         if source == "weights":
             value = list(value.values())
+        if source == KEYFRAMES and value:
+            value = keyframe_inputs(value)
         if value:
             files[keyword.lstrip("_")] = value
     if stage.weights is not None:
         files["weights"] = str(weight_specs(config)[stage.weights(config)].path)
     return files
+
+
+def sheet_input_files(sample: Sample) -> dict[str, Any]:
+    """The sample's own files a video job reads (its keyframes as files: `keyframe_inputs`)."""
+    files: dict[str, Any] = {key: sample.row.get(key, "") for key in INPUT_COLUMNS}
+    if files["keyframes"]:
+        files["keyframes"] = keyframe_inputs(files["keyframes"])
+    return {key: value for key, value in files.items() if value}
 
 
 def video_calls(config: Config, sample: Sample) -> list[dict[str, Any]]:

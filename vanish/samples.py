@@ -10,12 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from vanish.errors import SampleSheetError
+from vanish.keyframes import keyframe_problems
 from vanish.probe import clip_shape
 from vanish.selection import PromptSyntaxError, parse_prompt
 
 SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-COLUMNS = ("sample", "video", "masks", "prompt", "ground_truth")
-PATH_COLUMNS = ("video", "masks", "ground_truth")
+COLUMNS = ("sample", "video", "masks", "prompt", "ground_truth", "keyframes")
+PATH_COLUMNS = ("video", "masks", "ground_truth", "keyframes")
 
 
 def check_sample_id(sample: str) -> str:
@@ -110,6 +111,8 @@ def _row_problems(row: object, producible: Container[str], probe: bool) -> list[
             )
     if probe and not problems and _probed(row, producible):
         problems.extend(_ground_truth_problems(sample, row.video, row.ground_truth))
+    if row.keyframes and not problems:
+        problems.extend(_keyframe_problems(sample, row, producible, probe))
     return problems
 
 
@@ -121,6 +124,24 @@ def _prompt_problems(sample: str, prompt: str) -> list[str]:
     except PromptSyntaxError as error:
         return [f"sample '{sample}': column 'prompt' ('{prompt}') is malformed: {error}"]
     return []
+
+
+def _keyframe_problems(
+    sample: str, row: object, producible: Container[str], probe: bool
+) -> list[str]:
+    """Names always; sizes and frame range from the video's header where it is read (the video
+    exists and `probe`); the propagate stage checks again with the decoded frame count."""
+    count = size = None
+    if probe and row.video not in producible:
+        try:
+            count, width, height = clip_shape(row.video)
+            size = (width, height)
+        except ValueError as error:
+            return [
+                f"sample '{sample}': cannot read the header of video {row.video} to check its "
+                f"keyframes ({error}). Fix: re-encode the video or correct its path."
+            ]
+    return [str(problem) for problem in keyframe_problems(sample, row.keyframes, count, size)]
 
 
 def _probed(row: object, producible: Container[str]) -> bool:

@@ -307,6 +307,7 @@ def _dir(path: str) -> Output:
 
 FRAMES, MASKS, FLOWS, COMPLETED = "frames", "masks", "flows", "completed_flows"
 PROPAGATED, INPAINTED = "propagated", "inpainted"
+KEYFRAMES = "sheet:keyframes"  # user keyframes: known pixels of propagation and compositing
 MODEL = {"model": True, "gpu": True, "mem_mb": 16000}
 PREVIEW = Output("report/preview.gif", report=("preview.rst", "before / mask / after (animated)"))
 STRIP = Output("report/frames.png", report=("strip.rst", "before / mask / after (stills)"))
@@ -354,20 +355,21 @@ STAGES: list[Stage] = [
           outputs={"out_dir": (COMPLETED, _dir("completed_flows"))},
           options=FlowCompletionOptions.from_config, weights=_role("flow_completion"),
           env="propainter", **MODEL),
-    Stage("propagate", "propagate", "vanish.stages.propagate:propagate", sample_arg=False,
-          inputs={"frames_dir": FRAMES, "masks_dir": MASKS, "flows_dir": COMPLETED},
+    Stage("propagate", "propagate", "vanish.stages.propagate:propagate",
+          inputs={"frames_dir": FRAMES, "masks_dir": MASKS, "flows_dir": COMPLETED,
+                  "keyframes": KEYFRAMES},
           outputs={"out_dir": (PROPAGATED, _dir("propagated"))},
           options=PropagateOptions.from_config, mem_mb=8000),
     Stage("fill_classical", "fill", "vanish.stages.fill:classical_fill",
           backend="classical", sample_arg=False,
           inputs={"frames_dir": FRAMES, "masks_dir": MASKS, "flows_dir": COMPLETED,
-                  "propagated_dir": PROPAGATED},
+                  "propagated_dir": PROPAGATED, "keyframes": KEYFRAMES},
           outputs={"out_dir": (INPAINTED, _dir("inpainted"))},
           options=InterpolationOptions.from_config, mem_mb=8000),
     Stage("transformer", "fill", "vanish.stages.transformer:propainter_transformer",
           backend="propainter", sample_arg=False,
           inputs={"frames_dir": FRAMES, "masks_dir": MASKS, "flows_dir": COMPLETED,
-                  "propagated_dir": PROPAGATED},
+                  "propagated_dir": PROPAGATED, "keyframes": KEYFRAMES},
           outputs={"out_dir": (INPAINTED, _dir("inpainted"))},
           options=TransformerOptions.from_config, weights=_role("propainter"),
           env="propainter", runtime_min=120, **{**MODEL, "mem_mb": 24000}),

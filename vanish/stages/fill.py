@@ -91,12 +91,14 @@ def classical_fill(
     propagated_dir: str | Path,
     out_dir: str | Path,
     interpolation: str,
+    keyframes: str | Path,
 ) -> Path:
-    """Fill the remaining holes of `propagated_dir` and composite into `out_dir`."""
+    """Fill the remaining holes of `propagated_dir` and composite into `out_dir` (the user's
+    `keyframes`, already propagated, give their own pixels at their frames)."""
     flows = io.FlowReader(flows_dir)
     count = io.count_images(io.propagated_frames_dir(propagated_dir))
     with atomic_dir(out_dir) as tmp, torch.inference_mode():
-        compositor = Compositor(frames_dir, masks_dir, tmp)
+        compositor = Compositor(frames_dir, masks_dir, tmp, keyframes)
         for start, stop in shots(count, flows.cuts):
             frames, holes = io.read_propagated(propagated_dir, start, stop)
             forward, backward = flows.read(start, stop - 1)

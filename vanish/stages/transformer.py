@@ -273,12 +273,15 @@ def propainter_transformer(
     subvideo_length: int,
     device: str,
     precision: str,
+    keyframes: str | Path,
 ) -> Path:
-    """Fill the holes of `propagated_dir` with the generator and composite into `out_dir`."""
+    """Fill the holes of `propagated_dir` with the generator and composite into `out_dir` (the
+    user's `keyframes`, known pixels of the propagated frames, give their own pixels at their
+    frames)."""
     source = FolderSource(frames_dir, masks_dir, flows_dir, propagated_dir)
     model = place(load_generator(weights_path, weights_sha256), device, precision)
     with atomic_dir(out_dir) as tmp:
-        compositor = Compositor(frames_dir, masks_dir, tmp)
+        compositor = Compositor(frames_dir, masks_dir, tmp, keyframes)
         inpainter = SlidingWindowInpainter(
             model, source, neighbor_length, ref_stride, subvideo_length
         )

@@ -145,8 +145,7 @@ def stage_samples(stage):
 def video_inputs(wildcards):
     """The sample's own files and the checkpoints its stages load."""
     sample = bound_sample(wildcards.sample)
-    files = {key: sample.row[key] for key in plan.INPUT_COLUMNS if sample.row[key]}
-    return {**files, **plan.used_weights(config, sample)}
+    return {**plan.sheet_input_files(sample), **plan.used_weights(config, sample)}
 
 
 def video_calls(wildcards):
