@@ -6,6 +6,11 @@ from vanish.weights import PROPAINTER_ROLES
 WEIGHTS = plan.weight_specs(config)
 
 
+def prompt_roles(detector):
+    """The prompt path's networks: SAM 3 alone, or a detector, CLIP and SAM."""
+    return ("sam3",) if detector == "sam3" else (detector, "clip", "sam")
+
+
 for _role, _spec in WEIGHTS.items():
 
     rule:
@@ -33,6 +38,6 @@ rule download_weights:
     input:
         [
             str(WEIGHTS[role].path)
-            for role in (*PROPAINTER_ROLES, config["prompt"]["detector"], "clip", "sam")
+            for role in (*PROPAINTER_ROLES, *prompt_roles(config["prompt"]["detector"]))
         ],
     localrule: True
