@@ -62,9 +62,10 @@ FOLDER_FILES: dict[str, tuple[str, ...]] = {
 # project never fetches them; the fix of every error says how the user gets and places them.
 GATED: dict[str, str] = {
     "sam3": (
-        "SAM 3's weights are gated: accept the SAM licence at https://huggingface.co/facebook/sam3, "
-        "download the repository's files (e.g. `hf download facebook/sam3 --local-dir "
-        "resources/weights/sam3`), then pin its model.safetensors"
+        "SAM 3's weights are gated: accept the SAM licence at "
+        "https://huggingface.co/facebook/sam3, download the repository's files (e.g. "
+        "`hf download facebook/sam3 --local-dir resources/weights/sam3`), then pin its "
+        "model.safetensors"
     ),
 }
 FOLDER_WEIGHTS_FILE = "model.safetensors"

@@ -86,9 +86,8 @@ def collect(frames: Iterator, removed: set[int] | None = None) -> dict[int, Inst
 def track_info(obj: int, item: Instance, phrases: Sequence[str], distinct: list[int]):
     """The select stage's view of an instance (frames in the clip's numbering)."""
     frames = np.array([distinct[p] for p in item.frames], np.int64)
-    return TrackInfo(
-        obj, frames, item.boxes[0], item.boxes[-1], phrases[item.phrase], float(np.mean(item.scores))
-    )
+    label, confidence = phrases[item.phrase], float(np.mean(item.scores))
+    return TrackInfo(obj, frames, item.boxes[0], item.boxes[-1], label, confidence)
 
 
 def instance_scores(instances: Mapping[int, Instance], phrases: Sequence[str]) -> dict:

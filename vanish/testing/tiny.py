@@ -202,7 +202,9 @@ def _sam3_config(size: int) -> dict:
         "num_attention_heads": 2, "max_position_embeddings": 32, "bos_token_id": 0,
         "eos_token_id": 1, "pad_token_id": 1,
     }  # fmt: skip
-    small = {"hidden_size": WIDTH, "num_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+    small = {
+        "hidden_size": WIDTH, "num_layers": 1, "num_attention_heads": 2, "intermediate_size": 64,
+    }  # fmt: skip
     detector = {
         "vision_config": vision, "text_config": text, "geometry_encoder_config": small,
         "detr_encoder_config": small, "detr_decoder_config": {**small, "num_queries": 4},
@@ -212,7 +214,8 @@ def _sam3_config(size: int) -> dict:
         "vision_config": vision, "image_size": size,
         "prompt_encoder_config": {"hidden_size": WIDTH, "image_size": size, "patch_size": 14},
         "mask_decoder_config": {
-            "hidden_size": WIDTH, "mlp_dim": 64, "num_attention_heads": 2, "iou_head_hidden_dim": 32,
+            "hidden_size": WIDTH, "mlp_dim": 64, "num_attention_heads": 2,
+            "iou_head_hidden_dim": 32,
         },
         "memory_attention_hidden_size": WIDTH, "memory_attention_num_layers": 1,
         "memory_attention_feed_forward_hidden_size": 64, "memory_encoder_hidden_size": WIDTH,
