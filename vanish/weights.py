@@ -222,6 +222,12 @@ class WeightChecksumError(WeightsError):
     """The checkpoint's sha256 is not the pinned one (or none is pinned)."""
 
 
+def prompt_roles(detector: str) -> tuple[str, ...]:
+    """The roles of the prompt path's networks: SAM 3 alone (it detects, selects and segments),
+    or the detector, CLIP and SAM."""
+    return ("sam3",) if detector == "sam3" else (detector, "clip", "sam")
+
+
 # --- resolving the config ---------------------------------------------------------------------
 
 

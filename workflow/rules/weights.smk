@@ -1,14 +1,9 @@
 # Every network's weights (vanish/weights.py): one download rule per role, each fetching the file
 # (or folder) its config entry resolves to and verifying its pinned sha256. Included for every
 # backend and granularity, so that `snakemake --cores 1 download_weights` always works.
-from vanish.weights import PROPAINTER_ROLES
+from vanish.weights import PROPAINTER_ROLES, prompt_roles
 
 WEIGHTS = plan.weight_specs(config)
-
-
-def prompt_roles(detector):
-    """The prompt path's networks: SAM 3 alone, or a detector, CLIP and SAM."""
-    return ("sam3",) if detector == "sam3" else (detector, "clip", "sam")
 
 
 for _role, _spec in WEIGHTS.items():
