@@ -246,11 +246,15 @@ def _eager_sam3(model) -> None:
         scoring.query_proj.bias.fill_(2.5 / (scoring.scale * width))
 
 
-def write_sam3(folder: Path, tiny: bool = True, eager: bool = True) -> Path:
+def write_sam3(
+    folder: Path, tiny: bool = True, eager: bool = True, max_objects: int | None = None
+) -> Path:
     """A random SAM 3 video checkpoint in Hugging Face layout, as `Sam3VideoModel` and
     `Sam3VideoProcessor` save it: tiny (a few channels, input side 112), or with `tiny=False`
     the published architecture (`Sam3VideoConfig` defaults, input side 1008; the tokenizer
-    keeps the tiny vocabulary). `eager`: biased to report instances (see `_eager_sam3`)."""
+    keeps the tiny vocabulary). `eager`: biased to report instances (see `_eager_sam3`);
+    `max_objects`: the tracker's object cap (config `max_num_objects`; the tiny model's is 4),
+    so that an eager published model tracks that many instances, not one per query."""
     from transformers import CLIPTokenizer, Sam3VideoConfig, Sam3VideoModel, Sam3VideoProcessor
     from transformers.models.sam2_video.video_processing_sam2_video import (
         Sam2VideoVideoProcessor,
@@ -260,6 +264,8 @@ def write_sam3(folder: Path, tiny: bool = True, eager: bool = True) -> Path:
     torch.manual_seed(0)
     size = TINY_SAM3_SIZE if tiny else 1008
     config = Sam3VideoConfig(**_sam3_config(size)) if tiny else Sam3VideoConfig()
+    if max_objects is not None:
+        config.max_num_objects = max_objects
     model = Sam3VideoModel(config)
     if eager:
         _eager_sam3(model)
