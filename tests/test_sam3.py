@@ -175,3 +175,22 @@ def test_every_sample_kind_declares_the_same_shared_outputs():
         sorted(table.produced("classical", table.CONCEPT)),
         sorted(n for n in table.produced("classical", table.PROMPT) if n != "detections"),
     )
+
+
+def test_local_nms_keeps_the_best_of_overlapping_detections():
+    from vanish.models.sam3 import LocalCvUtils
+
+    ious = torch.tensor([[1.0, 0.6, 0.0], [0.6, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    kept = LocalCvUtils.generic_nms(ious, torch.tensor([0.7, 0.9, 0.5]), 0.1)
+    assert kept.tolist() == [1, 2]
+
+
+def test_local_connected_components_give_each_pixel_its_component_area():
+    from vanish.models.sam3 import LocalCvUtils
+
+    mask = torch.zeros(1, 1, 6, 6, dtype=torch.uint8)
+    mask[0, 0, :2, :2] = 1  # 4 pixels
+    mask[0, 0, 4:, 3:] = 1  # 6 pixels
+    labels, counts = LocalCvUtils.cc_2d(mask)
+    assert counts[0, 0, 0, 0] == 4 and counts[0, 0, 5, 5] == 6 and counts[0, 0, 3, 0] == 0
+    assert labels[0, 0, 0, 0] != labels[0, 0, 5, 5]

@@ -7,6 +7,12 @@ and returns, per frame, every instance's id, phrase, detection score and mask at
 size. The checkpoint is a Hugging Face folder (`config.json`, `model.safetensors`, tokenizer and
 processor files), verified by sha256 (`vanish.weights`) and loaded with `local_files_only`:
 SAM 3's weights are gated, so the project never fetches them.
+
+The library runs SAM 3's detection NMS and its mask hole filling through a compiled kernel it
+fetches from the Hugging Face hub (`kernels-community/cv-utils`); offline it skips both, which
+leaves duplicate detections of one object. `LocalCvUtils` does the same two operations on the
+CPU (greedy NMS over the mask IoU matrix, OpenCV connected components) and stands in when that
+kernel is not available locally.
 """
 
 from __future__ import annotations
@@ -35,12 +41,58 @@ class FrameInstances:
     masks: np.ndarray
 
 
+class LocalCvUtils:
+    """The two operations of the hub kernel `kernels-community/cv-utils` that SAM 3 calls."""
+
+    @staticmethod
+    def generic_nms(
+        ious: torch.Tensor, probs: torch.Tensor, iou_threshold: float, use_iou_matrix: bool = True
+    ) -> torch.Tensor:
+        """Indices kept by greedy NMS: best score first, dropping any IoU above the threshold."""
+        order = torch.argsort(probs, descending=True).tolist()
+        overlaps = (ious > iou_threshold).cpu().numpy()
+        kept: list[int] = []
+        for i in order:
+            if not any(overlaps[i, k] for k in kept):
+                kept.append(i)
+        return torch.tensor(sorted(kept), dtype=torch.int64, device=probs.device)
+
+    @staticmethod
+    def cc_2d(mask: torch.Tensor, get_counts: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """8-connected components of `(N, 1, H, W)` binary masks: labels and, per pixel, the
+        area of its component."""
+        import cv2
+
+        binary = mask.cpu().numpy().astype(np.uint8)
+        labels = np.zeros(binary.shape, np.int32)
+        counts = np.zeros(binary.shape, np.int32)
+        for n in range(binary.shape[0]):
+            count, label, stats, _ = cv2.connectedComponentsWithStats(binary[n, 0], connectivity=8)
+            areas = stats[:, cv2.CC_STAT_AREA].astype(np.int32)
+            areas[0] = 0  # the background label
+            labels[n, 0], counts[n, 0] = label, areas[label]
+        return torch.from_numpy(labels).to(mask.device), torch.from_numpy(counts).to(mask.device)
+
+
+def use_local_cv_utils() -> None:
+    """Give SAM 3's post-processing `LocalCvUtils` when the hub kernel is not available
+    locally (the environment is offline: the library looks in its cache only)."""
+    from transformers.models.sam3_video import modeling_sam3_video as video
+
+    if not hasattr(video, "_load_cv_utils_kernel_once"):
+        return  # another transformers version: its own post-processing is used
+    video._load_cv_utils_kernel_once()
+    if not video.cv_utils_kernel:
+        video.cv_utils_kernel = LocalCvUtils()
+
+
 def load_sam3(folder: str | Path, device: torch.device):
     """The video model and processor of a verified SAM 3 folder, offline."""
     from transformers import Sam3VideoModel, Sam3VideoProcessor
 
     model = Sam3VideoModel.from_pretrained(folder, local_files_only=True)
     processor = Sam3VideoProcessor.from_pretrained(folder, local_files_only=True)
+    use_local_cv_utils()
     return model.to(device).eval(), processor
 
 

@@ -223,10 +223,11 @@ def _sam3_config(size: int) -> dict:
         "memory_fuser_embed_dim": WIDTH, "memory_fuser_intermediate_dim": 64,
     }  # fmt: skip
     # random masks never overlap the tracker's, so every frame's detections would be new objects:
-    # cap them, and skip the hot-start pruning that would then remove them all
+    # cap them, and skip the hot-start pruning that would then remove them all; random masks are
+    # speckled, which hole filling and sprinkle removal (fill_hole_area) would erase
     return {
         "detector_config": detector, "tracker_config": tracker, "low_res_mask_size": 4 * grid,
-        "max_num_objects": 4, "hotstart_delay": 0,
+        "max_num_objects": 4, "hotstart_delay": 0, "fill_hole_area": 0,
     }  # fmt: skip
 
 
