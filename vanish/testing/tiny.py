@@ -231,20 +231,21 @@ def _sam3_config(size: int) -> dict:
     }  # fmt: skip
 
 
-def _eager_sam3(model) -> None:
-    """Make a random SAM 3 find objects: its presence token says "present" and every query
-    scores about sigmoid(2.5) against any phrase (spread by the query, so scores differ), as
-    the biased YOLO head does for the tests of the other detectors."""
+def _eager_sam3(model, logit: float = 2.5, spread: float = 0.7) -> None:
+    """Make a random SAM 3 find objects: its presence token says "present" and the queries
+    score about `logit` ± `spread` (logits, alike for every phrase), as the biased YOLO head
+    does for the tests of the other detectors. The query scores are
+    scale · Σ(query_proj(q)) with q layer-normed (|q|² ≈ width), hence the weights' scale."""
     detector = model.detector_model
     scoring, presence = detector.dot_product_scoring, detector.detr_decoder.presence_head
     with torch.no_grad():
         last = [m for m in presence.modules() if isinstance(m, torch.nn.Linear)][-1]
         last.bias.fill_(8.0)
-        width = scoring.query_proj.out_features
+        unit = scoring.scale * scoring.query_proj.out_features
         scoring.text_proj.weight.zero_()
         scoring.text_proj.bias.fill_(1.0)  # every phrase alike: the logit is sum(query_proj)
-        scoring.query_proj.weight.normal_(0.0, 0.06)
-        scoring.query_proj.bias.fill_(2.5 / (scoring.scale * width))
+        scoring.query_proj.weight.normal_(0.0, spread / unit)
+        scoring.query_proj.bias.fill_(logit / unit)
 
 
 def write_sam3(
@@ -268,8 +269,10 @@ def write_sam3(
     if max_objects is not None:
         config.max_num_objects = max_objects
     model = Sam3VideoModel(config)
-    if eager:
+    if eager and tiny:
         _eager_sam3(model)
+    elif eager:  # the published model's 200 queries: a few above the detection threshold
+        _eager_sam3(model, logit=-3.0, spread=1.5)
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     vocab.update({f"{word}</w>": i + 2 for i, word in enumerate(TINY_VOCAB)})
     processor = Sam3VideoProcessor(
