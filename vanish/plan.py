@@ -16,6 +16,7 @@ from typing import Any
 
 from vanish.keyframes import keyframe_inputs
 from vanish.table import (
+    CONCEPT,
     FILES,
     KEYFRAMES,
     PROMPT,
@@ -35,9 +36,12 @@ OPTIONAL = "?"
 INPUT_COLUMNS = ("video", "masks", "ground_truth", "keyframes")
 
 
-def mask_source(row: Mapping[str, str]) -> str:
-    """FILES when the sheet gives mask files (they win), else PROMPT."""
-    return FILES if row["masks"] else PROMPT
+def mask_source(row: Mapping[str, str], detector: str | None = None) -> str:
+    """FILES when the sheet gives mask files (they win), else PROMPT, or CONCEPT when the
+    detector (config `prompt.detector`) is SAM 3, which segments the prompt in one stage."""
+    if row["masks"]:
+        return FILES
+    return CONCEPT if detector == "sam3" else PROMPT
 
 
 def log_path(results: str | Path, sample: str, step: str) -> str:
@@ -58,10 +62,11 @@ class Sample:
     row: Mapping[str, str]
     results: str
     backend: str
+    detector: str | None = None  # config `prompt.detector` (None: not sam3)
 
     @property
     def masks(self) -> str:
-        return mask_source(self.row)
+        return mask_source(self.row, self.detector)
 
     def path(self, stage: Stage, name: str) -> str:
         """The file of an upstream output `name` for this sample."""

@@ -31,7 +31,10 @@ from typing import Any
 from vanish.config import REPO
 
 Config = Mapping[str, Any]
-FILES, PROMPT = "files", "prompt"  # where a sample's masks come from
+# where a sample's masks come from: files, or the prompt through detect -> select -> SAM, or
+# the prompt through SAM 3 alone (prompt.detector sam3: text to instance masks in one stage)
+FILES, PROMPT, CONCEPT = "files", "prompt", "concept"
+MASK_SOURCES = (FILES, PROMPT, CONCEPT)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Stage:
     outputs: Mapping[str, tuple[str, Output]]  # keyword -> (output name, file)
     options: Callable[[Config], Any] | None = None  # config -> frozen dataclass of keywords
     backend: str | None = None  # runs only with this backend
-    masks: str | None = None  # runs only for samples whose masks come from FILES or PROMPT
+    masks: str | None = None  # runs only for samples of this mask source (MASK_SOURCES)
     weights: Callable[[Config], str] | None = None  # config -> role of the checkpoint it loads
     params: Mapping[str, str] = field(default_factory=dict)  # keyword -> "sheet:<column>"
     timed: bool = True  # counts in the sample's runtime (not the bookkeeping stages)
@@ -153,6 +156,22 @@ class PromptMaskOptions:
     def from_config(cls, config: Config) -> PromptMaskOptions:
         p = config["prompt"]
         return cls(config["mask_dilation"], p["device"], p["sam"], p["sam"]["batch"], p["masks"])
+
+
+@dataclass(frozen=True)
+class ConceptMaskOptions:
+    dilation: int
+    device: str
+    batch: int
+    sam3: Mapping[str, Any]
+    no_match: str
+
+    @classmethod
+    def from_config(cls, config: Config) -> ConceptMaskOptions:
+        p = config["prompt"]
+        return cls(
+            config["mask_dilation"], p["device"], p["batch"], p["sam3"], p["select"]["no_match"]
+        )
 
 
 @dataclass(frozen=True)
@@ -336,6 +355,11 @@ STAGES: list[Stage] = [
           inputs={"frames_dir": FRAMES, "detections": "detections", "selection": "selection"},
           outputs={"out_dir": (MASKS, _dir("masks"))},
           options=PromptMaskOptions.from_config, weights=_role("sam"), env="prompt", **MODEL),
+    Stage("masks_from_concepts", "masks", "vanish.stages.concept_masks:masks_from_concepts",
+          masks=CONCEPT, inputs={"frames_dir": FRAMES}, params={"prompt": "sheet:prompt"},
+          outputs={"out_dir": (MASKS, _dir("masks")),
+                   "selection": ("selection", Output("selection.json"))},
+          options=ConceptMaskOptions.from_config, weights=_role("sam3"), env="prompt", **MODEL),
     Stage("flows_classical", "flows", "vanish.stages.flows:classical_flows",
           backend="classical", sample_arg=False,
           inputs={"frames_dir": FRAMES, "masks_dir": MASKS},
@@ -461,8 +485,9 @@ def produced(backend: str, masks: str) -> dict[str, Output]:
 
 def shared_outputs(backend: str) -> dict[str, Output]:
     """Outputs every sample writes whatever its mask source (what a video job declares)."""
-    files, prompt = produced(backend, FILES), produced(backend, PROMPT)
-    return {name: output for name, output in files.items() if name in prompt}
+    others = [produced(backend, source) for source in MASK_SOURCES[1:]]
+    files = produced(backend, FILES)
+    return {name: out for name, out in files.items() if all(name in o for o in others)}
 
 
 def weight_roles(backend: str, masks: str, config: Config) -> list[str]:

@@ -38,7 +38,7 @@ DEFAULT_WEIGHTS_DIR = Path("resources/weights")
 
 PROPAINTER_ROLES = ("raft", "flow_completion", "propainter")
 DETECTOR_ROLES = ("yolo", "grounding_dino")
-ROLES = (*PROPAINTER_ROLES, *DETECTOR_ROLES, "clip", "sam")
+ROLES = (*PROPAINTER_ROLES, *DETECTOR_ROLES, "clip", "sam", "sam3")
 
 # Roles whose weights are a model folder (Hugging Face layout): the files fetched into it; the
 # pinned sha256 is that of FOLDER_WEIGHTS_FILE (the rest is small JSON/text).
@@ -51,7 +51,23 @@ GROUNDING_DINO_FILES = (
     "tokenizer_config.json",
     "vocab.txt",
 )
-FOLDER_FILES: dict[str, tuple[str, ...]] = {"grounding_dino": GROUNDING_DINO_FILES}
+# SAM 3 (prompt.detector sam3): the Hugging Face checkpoint folder `Sam3VideoModel` and
+# `Sam3VideoProcessor` load with local_files_only (docs/architecture.md, Weight registry).
+SAM3_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
+FOLDER_FILES: dict[str, tuple[str, ...]] = {
+    "grounding_dino": GROUNDING_DINO_FILES,
+    "sam3": SAM3_FILES,
+}
+# Roles whose published weights are gated (a licence to accept before downloading): the
+# project never fetches them; the fix of every error says how the user gets and places them.
+GATED: dict[str, str] = {
+    "sam3": (
+        "SAM 3's weights are gated: accept the SAM licence at "
+        "https://huggingface.co/facebook/sam3, download the repository's files (e.g. "
+        "`hf download facebook/sam3 --local-dir resources/weights/sam3`), then pin its "
+        "model.safetensors"
+    ),
+}
 FOLDER_WEIGHTS_FILE = "model.safetensors"
 
 # Wrapper keys under which some training scripts nest the state dict ({'state_dict': {...}}).
@@ -206,6 +222,12 @@ class WeightChecksumError(WeightsError):
     """The checkpoint's sha256 is not the pinned one (or none is pinned)."""
 
 
+def prompt_roles(detector: str) -> tuple[str, ...]:
+    """The roles of the prompt path's networks: SAM 3 alone (it detects, selects and segments),
+    or the detector, CLIP and SAM."""
+    return ("sam3",) if detector == "sam3" else (detector, "clip", "sam")
+
+
 # --- resolving the config ---------------------------------------------------------------------
 
 
@@ -356,7 +378,9 @@ def _fix(spec: WeightSpec, problem: str, actual: str | None = None) -> str:
             f"config: {_own_file_hint(spec, actual or '...')}"
         )
     lines = [*fetch, own]
-    if not spec.name:
+    if spec.role in GATED:
+        lines.insert(0, f"{GATED[spec.role]} ({_own_file_hint(spec, '<its sha256>')})")
+    elif not spec.name:
         names = ", ".join(registry_names(spec.role))
         lines.append(
             f"or use published weights: weights: {{{spec.role}: NAME}} (NAME: {names}), "

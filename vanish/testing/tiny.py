@@ -175,3 +175,112 @@ def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
         "sam": {"model": dict(TINY_SAM)},
         "yolo": {"imgsz": 160, "max_det": 5},
     }
+
+
+TINY_SAM3_SIZE = 112  # input side: 8x8 patches of 14 px
+# SAM 3's tracker reads 64-channel memories (fixed in the library) and splits wider object pointers
+# into them: its width is a multiple above that.
+WIDTH = 128
+
+
+def _sam3_config(size: int) -> dict:
+    """Sam3VideoConfig arguments of a SAM 3 a few channels wide, at input side `size`."""
+    grid = size // 14
+    vit = {
+        "model_type": "sam3_vit_model", "hidden_size": 32, "intermediate_size": 64,
+        "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": size,
+        "window_size": 4, "global_attn_indexes": [1], "pretrain_image_size": size,
+    }  # fmt: skip
+    vision = {
+        "backbone_config": vit,
+        "fpn_hidden_size": WIDTH,
+        "backbone_feature_sizes": [[4 * grid] * 2, [2 * grid] * 2, [grid] * 2],
+    }
+    text = {
+        "model_type": "clip_text_model", "vocab_size": len(TINY_VOCAB) + 2, "hidden_size": 32,
+        "intermediate_size": 64, "projection_dim": 32, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "max_position_embeddings": 32, "bos_token_id": 0,
+        "eos_token_id": 1, "pad_token_id": 1,
+    }  # fmt: skip
+    small = {
+        "hidden_size": WIDTH, "num_layers": 1, "num_attention_heads": 2, "intermediate_size": 64,
+    }  # fmt: skip
+    detector = {
+        "vision_config": vision, "text_config": text, "geometry_encoder_config": small,
+        "detr_encoder_config": small, "detr_decoder_config": {**small, "num_queries": 4},
+        "mask_decoder_config": {"hidden_size": WIDTH, "num_attention_heads": 2},
+    }  # fmt: skip
+    tracker = {
+        "vision_config": vision, "image_size": size,
+        "prompt_encoder_config": {"hidden_size": WIDTH, "image_size": size, "patch_size": 14},
+        "mask_decoder_config": {
+            "hidden_size": WIDTH, "mlp_dim": 64, "num_attention_heads": 2,
+            "iou_head_hidden_dim": 32,
+        },
+        "memory_attention_hidden_size": WIDTH, "memory_attention_num_layers": 1,
+        "memory_attention_feed_forward_hidden_size": 64, "memory_encoder_hidden_size": WIDTH,
+        "memory_encoder_output_channels": 64, "mask_downsampler_embed_dim": WIDTH,
+        "memory_fuser_embed_dim": WIDTH, "memory_fuser_intermediate_dim": 64,
+    }  # fmt: skip
+    # random masks never overlap the tracker's, so every frame's detections would be new objects:
+    # cap them, and skip the hot-start pruning that would then remove them all; random masks are
+    # speckled, which hole filling and sprinkle removal (fill_hole_area) would erase
+    return {
+        "detector_config": detector, "tracker_config": tracker, "low_res_mask_size": 4 * grid,
+        "max_num_objects": 4, "hotstart_delay": 0, "fill_hole_area": 0,
+    }  # fmt: skip
+
+
+def _eager_sam3(model, logit: float = 2.5, spread: float = 0.7) -> None:
+    """Make a random SAM 3 find objects: its presence token says "present" and the queries
+    score about `logit` ± `spread` (logits, alike for every phrase), as the biased YOLO head
+    does for the tests of the other detectors. The query scores are
+    scale · Σ(query_proj(q)) with q layer-normed (|q|² ≈ width), hence the weights' scale."""
+    detector = model.detector_model
+    scoring, presence = detector.dot_product_scoring, detector.detr_decoder.presence_head
+    with torch.no_grad():
+        last = [m for m in presence.modules() if isinstance(m, torch.nn.Linear)][-1]
+        last.bias.fill_(8.0)
+        unit = scoring.scale * scoring.query_proj.out_features
+        scoring.text_proj.weight.zero_()
+        scoring.text_proj.bias.fill_(1.0)  # every phrase alike: the logit is sum(query_proj)
+        scoring.query_proj.weight.normal_(0.0, spread / unit)
+        scoring.query_proj.bias.fill_(logit / unit)
+
+
+def write_sam3(
+    folder: Path, tiny: bool = True, eager: bool = True, max_objects: int | None = None
+) -> Path:
+    """A random SAM 3 video checkpoint in Hugging Face layout, as `Sam3VideoModel` and
+    `Sam3VideoProcessor` save it: tiny (a few channels, input side 112), or with `tiny=False`
+    the published architecture (`Sam3VideoConfig` defaults, input side 1008; the tokenizer
+    keeps the tiny vocabulary). `eager`: biased to report instances (see `_eager_sam3`);
+    `max_objects`: the tracker's object cap (config `max_num_objects`; the tiny model's is 4),
+    so that an eager published model tracks that many instances, not one per query."""
+    from transformers import CLIPTokenizer, Sam3VideoConfig, Sam3VideoModel, Sam3VideoProcessor
+    from transformers.models.sam2_video.video_processing_sam2_video import (
+        Sam2VideoVideoProcessor,
+    )
+    from transformers.models.sam3.image_processing_sam3 import Sam3ImageProcessor
+
+    torch.manual_seed(0)
+    size = TINY_SAM3_SIZE if tiny else 1008
+    config = Sam3VideoConfig(**_sam3_config(size)) if tiny else Sam3VideoConfig()
+    if max_objects is not None:
+        config.max_num_objects = max_objects
+    model = Sam3VideoModel(config)
+    if eager and tiny:
+        _eager_sam3(model)
+    elif eager:  # the published model's 200 queries: a few above the detection threshold
+        _eager_sam3(model, logit=-3.0, spread=1.5)
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    vocab.update({f"{word}</w>": i + 2 for i, word in enumerate(TINY_VOCAB)})
+    processor = Sam3VideoProcessor(
+        image_processor=Sam3ImageProcessor(size={"height": size, "width": size}),
+        video_processor=Sam2VideoVideoProcessor(size={"height": size, "width": size}),
+        tokenizer=CLIPTokenizer(vocab=vocab, merges=[]),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    processor.save_pretrained(folder)
+    return folder

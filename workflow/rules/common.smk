@@ -37,17 +37,18 @@ if GRANULARITY == "stage" and len(SAMPLES) >= LARGE_DATASET:
     )
 
 # Mask files in the sheet win; a row with only a text prompt goes through detect -> select ->
-# masks_from_prompt.
+# masks_from_prompt, or masks_from_concepts alone with prompt.detector sam3.
+DETECTOR = config["prompt"]["detector"]
 SAMPLES_BY_MASKS = {
-    source: [s for s, row in ROWS.items() if plan.mask_source(row) == source]
-    for source in (table.FILES, table.PROMPT)
+    source: [s for s, row in ROWS.items() if plan.mask_source(row, DETECTOR) == source]
+    for source in table.MASK_SOURCES
 }
 
 
 @cache
 def bound_sample(sample):
     """A sheet row bound to this run's results folder and backend (vanish/plan.py)."""
-    return plan.Sample(sample, ROWS[sample], RESULTS, BACKEND)
+    return plan.Sample(sample, ROWS[sample], RESULTS, BACKEND, DETECTOR)
 
 
 def sample_pattern(samples):

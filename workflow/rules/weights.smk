@@ -1,7 +1,7 @@
 # Every network's weights (vanish/weights.py): one download rule per role, each fetching the file
 # (or folder) its config entry resolves to and verifying its pinned sha256. Included for every
 # backend and granularity, so that `snakemake --cores 1 download_weights` always works.
-from vanish.weights import PROPAINTER_ROLES
+from vanish.weights import PROPAINTER_ROLES, prompt_roles
 
 WEIGHTS = plan.weight_specs(config)
 
@@ -33,6 +33,6 @@ rule download_weights:
     input:
         [
             str(WEIGHTS[role].path)
-            for role in (*PROPAINTER_ROLES, config["prompt"]["detector"], "clip", "sam")
+            for role in (*PROPAINTER_ROLES, *prompt_roles(config["prompt"]["detector"]))
         ],
     localrule: True
