@@ -1,4 +1,5 @@
-"""Stage `fill` (classical backend): fill what propagation could not reach, consistently in time.
+"""Stage `fill` (classical backend): fill what propagation and alignment could not reach,
+consistently in time.
 
 As in Deep Flow-Guided Video Inpainting: inpaint one keyframe spatially (the frame with the most
 hole left), propagate its fill through the completed flows to the neighbouring frames in both
@@ -68,8 +69,10 @@ def keyframe_fill(
     forward: np.ndarray,
     backward: np.ndarray,
     interpolation: str,
+    spatial: str = "harmonic",
 ) -> np.ndarray:
-    """Fill every hole of one shot: frames (T, H, W, 3) uint8, holes (T, H, W) bool."""
+    """Fill every hole of one shot: frames (T, H, W, 3) uint8, holes (T, H, W) bool; keyframes
+    are filled with the `spatial` method (`vanish.models.classical.spatial_fill`)."""
     frames_t = frames_to_tensor(frames)[0]
     holes_t = masks_to_tensor(holes)[0]
     fwd, bwd = flows_to_tensor(forward)[0], flows_to_tensor(backward)[0]
@@ -77,7 +80,7 @@ def keyframe_fill(
         key = int(holes_t.flatten(1).sum(1).argmax())
         key_frame = tensor_to_frames(frames_t[key : key + 1][None])[0]
         key_hole = tensor_to_masks(holes_t[key : key + 1][None])[0]
-        filled = spatial_fill(key_frame, key_hole)
+        filled = spatial_fill(key_frame, key_hole, spatial)
         frames_t[key] = frames_to_tensor(filled[None])[0, 0]
         holes_t[key] = 0
         _spread(frames_t, holes_t, fwd, bwd, key, interpolation)
@@ -91,8 +94,10 @@ def classical_fill(
     propagated_dir: str | Path,
     out_dir: str | Path,
     interpolation: str,
+    spatial: str,
 ) -> Path:
-    """Fill the remaining holes of `propagated_dir` and composite into `out_dir`."""
+    """Fill the remaining holes of `propagated_dir` (the align stage's output in the workflow:
+    same format) and composite into `out_dir`."""
     flows = io.FlowReader(flows_dir)
     count = io.count_images(io.propagated_frames_dir(propagated_dir))
     with atomic_dir(out_dir) as tmp, torch.inference_mode():
@@ -100,7 +105,7 @@ def classical_fill(
         for start, stop in shots(count, flows.cuts):
             frames, holes = io.read_propagated(propagated_dir, start, stop)
             forward, backward = flows.read(start, stop - 1)
-            result = keyframe_fill(frames, holes, forward, backward, interpolation)
+            result = keyframe_fill(frames, holes, forward, backward, interpolation, spatial)
             for offset, frame in enumerate(result):
                 compositor.write(start + offset, frame)
     return Path(out_dir)
