@@ -171,11 +171,12 @@ class DisFlowOptions:
 class InterpolationOptions:
     interpolation: str
     spatial: str
+    spread: bool
 
     @classmethod
     def from_config(cls, config: Config) -> InterpolationOptions:
         c = config["classical"]
-        return cls(c["interpolation"], c["spatial_fill"])
+        return cls(c["interpolation"], c["spatial_fill"], c["fill_spread"])
 
 
 @dataclass(frozen=True)
@@ -184,13 +185,15 @@ class AlignOptions:
     span: int
     min_inliers: int
     max_error: float
+    scope: str
 
     @classmethod
     def from_config(cls, config: Config) -> AlignOptions:
         c = config["classical"]
         return cls(
-            c["align_references"], c["align_span"], c["align_min_inliers"], c["align_max_error"]
-        )
+            c["align_references"], c["align_span"], c["align_min_inliers"], c["align_max_error"],
+            c["align_scope"],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

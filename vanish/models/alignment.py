@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-ORB_FEATURES = 1500
+ORB_FEATURES = 600
 RATIO = 0.8  # Lowe's ratio test on Hamming distances
 RANSAC_PX = 3.0
 RING_PX = 8  # width of the ring of known pixels around the hole used to judge a reference
 EDGE_PX = 1  # a reference's own hole is grown by this much before its pixels are trusted
+SNAP_PX = 0.1  # a homography moving no corner farther than this is taken as the identity
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Features:
 
     points: np.ndarray
     descriptors: np.ndarray | None
+    shape: tuple[int, int]  # the frame's (height, width)
 
 
 def orb_features(frame: np.ndarray, hole: np.ndarray) -> Features:
@@ -41,7 +43,7 @@ def orb_features(frame: np.ndarray, hole: np.ndarray) -> Features:
     orb = cv2.ORB_create(ORB_FEATURES, fastThreshold=10, edgeThreshold=15, patchSize=15)
     keypoints, descriptors = orb.detectAndCompute(gray, known)
     points = np.array([k.pt for k in keypoints], np.float32).reshape(-1, 2)
-    return Features(points, descriptors)
+    return Features(points, descriptors, gray.shape)
 
 
 def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
@@ -71,6 +73,17 @@ def estimate_homography(
     homography, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
     if homography is None or int(inliers.sum()) < min_inliers:
         return None
+    return snap(homography, target.shape)
+
+
+def snap(homography: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The identity where `homography` moves no frame corner by more than SNAP_PX: a static
+    camera then copies its background pixels exactly instead of resampling them (blur)."""
+    height, width = shape
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float32)
+    moved = cv2.perspectiveTransform(corners[None], homography)[0]
+    if np.abs(moved - corners).max() <= SNAP_PX:
+        return np.eye(3)
     return homography
 
 
@@ -125,17 +138,17 @@ def rank_references(
     holes: np.ndarray, target: int, left: np.ndarray, limit: int, span: int
 ) -> list[int]:
     """Reference frames for `target` (indices into `holes`), best first: those where most of the
-    target's remaining hole is unmasked (on the same grid), ties going to the farther frame."""
+    target's remaining hole is unmasked on the same grid, then the farther ones (under a moving
+    camera a fixed hole's area shows elsewhere in the frame, and more of it the farther away)."""
     lo, hi = max(0, target - span), min(len(holes), target + span + 1)
     area = max(int(left.sum()), 1)
     scores = []
     for index in range(lo, hi):
-        if index == target:
-            continue
-        visible = int((left & ~holes[index]).sum()) / area
-        scores.append((visible, abs(index - target), index))
+        if index != target:
+            visible = round(int((left & ~holes[index]).sum()) / area, 1)
+            scores.append((visible, abs(index - target), index))
     scores.sort(reverse=True)
-    return [index for visible, _, index in scores[:limit] if visible > 0]
+    return [index for _, _, index in scores[:limit]]
 
 
 def aggregate(candidates: list[Candidate], left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,6 +172,7 @@ class AlignSettings:
     span: int
     min_inliers: int
     max_error: float
+    scope: str = "left"  # "left": only what propagation left; "all": every hole pixel
 
 
 def align_frame(
@@ -170,14 +184,15 @@ def align_frame(
     left: np.ndarray,
     settings: AlignSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fill what it can of frame `target`'s remaining hole `left` from aligned references.
+    """Fill what it can of the region `left` of frame `target` from aligned references.
 
     frames (T, H, W, 3) uint8 and holes (T, H, W) bool are one shot's original frames and masks;
-    `current` the target as propagation left it. Returns the updated frame and the hole left.
+    `current` the target as propagation left it. Returns the updated frame and the part of
+    `left` no reference reached.
     """
     known = ~left
     candidates = []
-    order = rank_references(holes, target, left, settings.references * 2, settings.span)
+    order = rank_references(holes, target, left, settings.references + 2, settings.span)
     for index in order:
         homography = estimate_homography(features[index], features[target], settings.min_inliers)
         if homography is None:
@@ -213,10 +228,14 @@ def align_window(
         return out, still
     features = LazyFeatures(frames, holes)
     for offset in range(len(current)):
-        if still[offset].any():
-            out[offset], still[offset] = align_frame(
-                frames, holes, features, first + offset, out[offset], still[offset], settings
-            )
+        if not still[offset].any():
+            continue
+        target = first + offset
+        region = holes[target] if settings.scope == "all" else still[offset]
+        out[offset], missed = align_frame(
+            frames, holes, features, target, out[offset], region, settings
+        )
+        still[offset] &= missed
     return out, still
 
 

@@ -38,9 +38,10 @@ def classical_align(
     span: int,
     min_inliers: int,
     max_error: float,
+    scope: str,
 ) -> Path:
     """Align-fill the holes left in `propagated_dir`; writes the same format into `out_dir`."""
-    settings = AlignSettings(references, span, min_inliers, max_error)
+    settings = AlignSettings(references, span, min_inliers, max_error, scope)
     frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
     hole_paths = io.computed_hole_paths(masks_dir)
     cuts = io.FlowReader(flows_dir).cuts
@@ -66,6 +67,7 @@ def classical_align(
                 "seconds": round(time.perf_counter() - began, 3),
                 "references": references,
                 "span": span,
+                "scope": scope,
             },
         )
     return Path(out_dir)
