@@ -41,6 +41,7 @@ CLASSICAL = [
     "flows_classical",
     "complete_classical",
     "propagate_bilinear",
+    "align",
     "fill",
 ]
 PROPAINTER = ["frames", "masks", "flows_raft", "complete_rfc", "propagate_nearest", "transformer"]
@@ -63,7 +64,7 @@ def make_clip(folder: Path, count: int) -> tuple[Path, Path]:
 
 def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
     """Run one stage in this process (the child side)."""
-    from vanish.stages import complete, fill, flows, frames, masks, propagate, transformer
+    from vanish.stages import align, complete, fill, flows, frames, masks, propagate, transformer
 
     w = {name: tuple(value) for name, value in json.loads(args.weights or "{}").items()}
     f, m = work / "frames", work / "masks"
@@ -84,7 +85,12 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
         "propagate_nearest": lambda: propagate.propagate(
             f, m, done, prop, **options("propagate", backend="propainter")
         ),
-        "fill": lambda: fill.classical_fill(f, m, done, prop, out, **options("fill_classical")),
+        "align": lambda: align.classical_align(
+            f, m, done, prop, work / "aligned", **options("align_classical")
+        ),
+        "fill": lambda: fill.classical_fill(
+            f, m, done, work / "aligned", out, **options("fill_classical")
+        ),
         "flows_raft": lambda: flows.raft_flows(
             f,
             m,
