@@ -17,7 +17,7 @@ from vanish.composite import composite
 from vanish.errors import InputError
 from vanish.models.classical import spatial_fill
 from vanish.stages.complete import classical_complete
-from vanish.stages.fill import classical_fill, keyframe_fill
+from vanish.stages.fill import classical_fill, fixed_holes, keyframe_fill
 from vanish.stages.flows import classical_flows
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
@@ -45,7 +45,7 @@ def test_keyframe_fill_propagates_the_keyframe_in_time():
     zero = np.zeros((3, 2, 32, 48), np.float32)
     result = keyframe_fill(
         np.where(holes[..., None], 0, frames), holes, zero, zero,
-        **options("fill_classical", spread=True),
+        **options("fill_classical", spread="always"),
     )  # fmt: skip
     # One spatial fill, copied to every frame: the fill does not flicker.
     for t in range(1, 4):
@@ -59,11 +59,17 @@ def test_unspread_fill_fills_each_frame_from_its_own_border():
     zero = np.zeros((3, 2, 32, 48), np.float32)
     result = keyframe_fill(
         np.where(holes[..., None], 0, frames), holes, zero, zero,
-        **options("fill_classical", spread=False),
+        **options("fill_classical", spread="never"),
     )  # fmt: skip
     # each frame's own colour (Telea, half of the default fill, is off by one on flat areas),
     # not the keyframe's: the frames' colours are 40 apart
     assert np.abs(result.astype(int) - frames).max() <= 1
+
+
+def test_auto_spread_tells_a_fixed_hole_from_a_moving_one():
+    moving = moving_box_masks(6, 40, 80, size=(10, 10), speed=8)
+    assert fixed_holes(np.repeat(moving[:1], 6, axis=0))
+    assert not fixed_holes(moving)
 
 
 def test_harmonic_spatial_fill_recovers_a_linear_ramp():

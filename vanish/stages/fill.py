@@ -63,6 +63,20 @@ def _spread(
             j += step
 
 
+FIXED_OVERLAP = 0.5
+
+
+def fixed_holes(holes: np.ndarray) -> bool:
+    """Whether a shot's holes (T, H, W) stay where they are: consecutive holes overlap by more
+    than FIXED_OVERLAP (intersection over union, averaged over the shot)."""
+    if len(holes) < 2:
+        return True
+    inter = (holes[1:] & holes[:-1]).sum(axis=(1, 2))
+    union = (holes[1:] | holes[:-1]).sum(axis=(1, 2))
+    used = union > 0
+    return bool(used.any()) and float((inter[used] / union[used]).mean()) > FIXED_OVERLAP
+
+
 def keyframe_fill(
     frames: np.ndarray,
     holes: np.ndarray,
@@ -70,18 +84,18 @@ def keyframe_fill(
     backward: np.ndarray,
     interpolation: str,
     spatial: str = "mean",
-    spread: bool = True,
+    spread: str = "auto",
 ) -> np.ndarray:
     """Fill every hole of one shot: frames (T, H, W, 3) uint8, holes (T, H, W) bool; keyframes
     are filled with the `spatial` method (`vanish.models.classical.spatial_fill`).
 
-    `spread` False: every frame's hole is filled spatially on its own instead. Under a fixed
-    hole the completed flow inside it is only interpolated, so spreading a keyframe along it
-    moves the fill wrongly (measured -2.5 dB against per-frame on a fixed logo over panning
-    footage, docs/benchmarks.md); a smooth per-frame fill follows its border, which is as steady
-    in time as the border is.
+    `spread` "never" (or "auto" on a shot whose holes stay put, `fixed_holes`): every frame's
+    hole is filled spatially on its own instead. Under a fixed hole the completed flow inside it
+    is only interpolated, so spreading a keyframe along it moves the fill wrongly (measured
+    -2.5 dB against per-frame on a fixed logo over panning footage, docs/benchmarks.md); a smooth
+    per-frame fill follows its border, which is as steady in time as the border is.
     """
-    if not spread:
+    if spread == "never" or (spread == "auto" and fixed_holes(holes)):
         return np.stack([spatial_fill(f, h, spatial) for f, h in zip(frames, holes, strict=True)])
     frames_t = frames_to_tensor(frames)[0]
     holes_t = masks_to_tensor(holes)[0]
@@ -105,7 +119,7 @@ def classical_fill(
     out_dir: str | Path,
     interpolation: str,
     spatial: str,
-    spread: bool,
+    spread: str,
 ) -> Path:
     """Fill the remaining holes of `propagated_dir` (the align stage's output in the workflow:
     same format) and composite into `out_dir`."""
