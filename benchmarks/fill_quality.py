@@ -17,7 +17,7 @@ Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the un
   cut), as benchmarks/quality.py --extra.
 
 Methods: `new` (the default classical path: propagation, alignment, harmonic keyframe fill),
-`today` (the path before alignment: no alignment, Telea keyframe fill), `telea` (per-frame OpenCV
+`today` (the path before this issue: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV
 Telea, radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
 observations of the whole clip; pixels never seen: Telea on that plate). Scores at the processing
 size: hole-PSNR pooled over the clip's (dilated) holes, PSNR and SSIM averaged over frames.
@@ -169,6 +169,7 @@ def pipeline(name: str, video, masks, work: Path, **changes) -> tuple[np.ndarray
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clips", help="comma-separated subset of the clips")
+    parser.add_argument("--methods", default="new,today,telea,median", help="subset of methods")
     args = parser.parse_args()
     torch.set_num_threads(1)
     chosen = clips()
@@ -179,21 +180,25 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name, build in chosen.items():
         video, masks, truth = build()
+        methods = args.methods.split(",")
+        rows = {}
         with tempfile.TemporaryDirectory() as tmp:
-            new, new_s = pipeline(name, video, masks, Path(tmp) / "new")
-            old, old_s = pipeline(
-                name, video, masks, Path(tmp) / "old", align={"references": 0},
-                fill={"spatial": "telea"},
-            )  # fmt: skip
-            holes = io.read_masks(Path(tmp) / "new" / "run" / "masks" / "proc")
+            if "new" in methods:
+                rows["new"] = pipeline(name, video, masks, Path(tmp) / "new")
+            if "today" in methods:
+                rows["today"] = pipeline(
+                    name, video, masks, Path(tmp) / "old", align={"references": 0},
+                    fill={"spatial": "telea", "spread": "always"},
+                )  # fmt: skip
+            run = "new" if "new" in methods else "old"
+            holes = io.read_masks(Path(tmp) / run / "run" / "masks" / "proc")
         start = time.perf_counter()
         base = np.stack([telea(f, h) for f, h in zip(video, holes, strict=True)])
         telea_s = time.perf_counter() - start
         start = time.perf_counter()
         plate = median_plate(video, holes)
         plate_s = time.perf_counter() - start
-        rows = {"new": (new, new_s), "today": (old, old_s), "telea": (base, telea_s),
-                "median": (plate, plate_s)}  # fmt: skip
+        rows.update(telea=(base, telea_s), median=(plate, plate_s))
         reference = score(base, truth, holes)[0]
         for method, (result, seconds) in rows.items():
             hole, psnr, ssim = score(result, truth, holes)
