@@ -16,9 +16,10 @@ Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the un
 - `bikes_cut`, `bbb_start0`: the demo's harder segments (moving ellipse; bikes_cut holds a scene
   cut), as benchmarks/quality.py --extra.
 
-Methods: `new` (the default classical path: propagation, alignment, harmonic keyframe fill),
-`today` (the path before this issue: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV
-Telea, radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
+Methods: `new` (the default classical path: propagation, alignment, then the mean of a harmonic
+and a Telea fill, spread through the flows unless the shot's holes stay put), `today` (the path
+before issue 12: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV Telea,
+radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
 observations of the whole clip; pixels never seen: Telea on that plate). Scores at the processing
 size: hole-PSNR pooled over the clip's (dilated) holes, PSNR and SSIM averaged over frames.
 """
