@@ -142,11 +142,16 @@ def rank_references(
     camera a fixed hole's area shows elsewhere in the frame, and more of it the farther away)."""
     lo, hi = max(0, target - span), min(len(holes), target + span + 1)
     area = max(int(left.sum()), 1)
-    scores = []
-    for index in range(lo, hi):
-        if index != target:
-            visible = round(int((left & ~holes[index]).sum()) / area, 1)
-            scores.append((visible, abs(index - target), index))
+    box: tuple[slice, slice] = (slice(None), slice(None))
+    if left.any():  # count inside the hole's bounding box only
+        rows, cols = np.flatnonzero(left.any(axis=1)), np.flatnonzero(left.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    seen = (left[box][None] & ~holes[lo:hi][(slice(None), *box)]).sum(axis=(1, 2))
+    scores = [
+        (round(int(seen[index - lo]) / area, 1), abs(index - target), index)
+        for index in range(lo, hi)
+        if index != target
+    ]
     scores.sort(reverse=True)
     return [index for _, _, index in scores[:limit]]
 
