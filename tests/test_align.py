@@ -15,7 +15,7 @@ from vanish.models.alignment import (
 )
 from vanish.stages.align import classical_align
 
-SETTINGS = AlignSettings(references=4, span=60, min_inliers=15, max_error=12.0)
+SETTINGS = AlignSettings(references=4, span=60, min_inliers=15, max_error=6.0)
 
 
 def test_homography_alignment_recovers_a_known_pan_within_half_a_pixel():
