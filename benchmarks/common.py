@@ -65,8 +65,19 @@ def build_clip(name: str, spec: dict, folder: Path) -> Path:
     )
 
 
-def run_classical(name: str, clip_dir: Path, work: Path, metrics: bool = True) -> dict[str, float]:
-    """The classical stage chain on one clip, at the default config; returns seconds per stage."""
+def run_classical(
+    name: str,
+    clip_dir: Path,
+    work: Path,
+    metrics: bool = True,
+    align: dict[str, Any] | None = None,
+    fill: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """The classical stage chain on one clip, at the default config; returns seconds per stage.
+
+    `align`, `fill`: option changes of those stages (e.g. `{"references": 0}` skips alignment).
+    """
+    from vanish.stages.align import classical_align
     from vanish.stages.complete import classical_complete
     from vanish.stages.fill import classical_fill
     from vanish.stages.flows import classical_flows
@@ -77,13 +88,16 @@ def run_classical(name: str, clip_dir: Path, work: Path, metrics: bool = True) -
 
     times: dict[str, float] = {}
     frames, masks = work / "frames", work / "masks"
-    flows, completed, prop, out = (
+    flows, completed, prop, aligned, out = (
         work / "flows",
         work / "completed",
         work / "propagated",
+        work / "aligned",
         work / "inpainted",
     )
     video, mask_input = clip_dir / "video.mp4", clip_dir / "masks"
+    if not video.exists():  # a clip given as a frame folder
+        video = clip_dir / "video"
     timed(times, "frames", lambda: extract_frames(name, video, frames, **options("frames")))
     timed(
         times,
@@ -103,9 +117,22 @@ def run_classical(name: str, clip_dir: Path, work: Path, metrics: bool = True) -
     )
     timed(
         times,
+        "align",
+        lambda: classical_align(
+            frames, masks, completed, prop, aligned, **options("align_classical", **(align or {}))
+        ),
+    )
+    timed(
+        times,
         "fill",
         lambda: classical_fill(
-            frames, masks, completed, prop, out, keyframes="", **options("fill_classical")
+            frames,
+            masks,
+            completed,
+            aligned,
+            out,
+            keyframes="",
+            **options("fill_classical", **(fill or {})),
         ),
     )
     if metrics:

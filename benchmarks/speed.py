@@ -41,6 +41,7 @@ CLASSICAL = [
     "flows_classical",
     "complete_classical",
     "propagate_bilinear",
+    "align",
     "fill",
 ]
 PROPAINTER = ["frames", "masks", "flows_raft", "complete_rfc", "propagate_nearest", "transformer"]
@@ -63,7 +64,7 @@ def make_clip(folder: Path, count: int) -> tuple[Path, Path]:
 
 def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
     """Run one stage in this process (the child side)."""
-    from vanish.stages import complete, fill, flows, frames, masks, propagate, transformer
+    from vanish.stages import align, complete, fill, flows, frames, masks, propagate, transformer
 
     w = {name: tuple(value) for name, value in json.loads(args.weights or "{}").items()}
     f, m = work / "frames", work / "masks"
@@ -96,8 +97,11 @@ def run_stage(stage: str, work: Path, args: argparse.Namespace) -> None:
             sample="speed",
             **options("propagate", backend="propainter"),
         ),
+        "align": lambda: align.classical_align(
+            f, m, done, prop, work / "aligned", **options("align_classical")
+        ),
         "fill": lambda: fill.classical_fill(
-            f, m, done, prop, out, keyframes="", **options("fill_classical")
+            f, m, done, work / "aligned", out, keyframes="", **options("fill_classical")
         ),
         "flows_raft": lambda: flows.raft_flows(
             f,

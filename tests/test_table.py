@@ -59,8 +59,8 @@ def test_metrics_time_exactly_the_stages_the_sample_runs(masks) -> None:
     files = calls("classical", masks)["metrics"]["benchmark_files"]
     steps = [Path(path).stem for path in files]
     prompt_steps = ["detect", "select"] if masks == table.PROMPT else []
-    assert steps == ["frames", *prompt_steps, "masks", "flows", "complete", "propagate", "fill",
-                     "encode"]  # fmt: skip
+    assert steps == ["frames", *prompt_steps, "masks", "flows", "complete", "propagate", "align",
+                     "fill", "encode"]  # fmt: skip
 
 
 @pytest.mark.parametrize("subvideo_length", [2, 7, 16, 80, 100, 150])

@@ -20,7 +20,8 @@ it; they never build a stage folder's inner paths themselves, nor import another
   backward[i]: frame i+1 → i; channel 0 = x, 1 = y, in processing-size pixels), stored as float16
   or float32;
 - propagated folder: `frames/` (frame folder; unfilled hole pixels hold mid-grey), `masks/` (mask
-  folder of the holes left) and `summary.json` (hole and filled pixel counts, interpolation);
+  folder of the holes left) and `summary.json` (hole and filled pixel counts, interpolation); the
+  aligned folder (classical `align` stage) has the same format, its summary the alignment's counts;
 - inpainted folder: a frame folder at the input's size (every frame: repeats are links to their
   source's file);
 - `repeats.json` in the frames and mask stage folders: `sources` (per frame, the frame whose result

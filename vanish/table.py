@@ -189,10 +189,30 @@ class DisFlowOptions:
 @dataclass(frozen=True)
 class InterpolationOptions:
     interpolation: str
+    spatial: str
+    spread: bool
 
     @classmethod
     def from_config(cls, config: Config) -> InterpolationOptions:
-        return cls(config["classical"]["interpolation"])
+        c = config["classical"]
+        return cls(c["interpolation"], c["spatial_fill"], c["fill_spread"])
+
+
+@dataclass(frozen=True)
+class AlignOptions:
+    references: int
+    span: int
+    min_inliers: int
+    max_error: float
+    scope: str
+
+    @classmethod
+    def from_config(cls, config: Config) -> AlignOptions:
+        c = config["classical"]
+        return cls(
+            c["align_references"], c["align_span"], c["align_min_inliers"], c["align_max_error"],
+            c["align_scope"],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -325,7 +345,7 @@ def _dir(path: str) -> Output:
 
 
 FRAMES, MASKS, FLOWS, COMPLETED = "frames", "masks", "flows", "completed_flows"
-PROPAGATED, INPAINTED = "propagated", "inpainted"
+PROPAGATED, ALIGNED, INPAINTED = "propagated", "aligned", "inpainted"
 KEYFRAMES = "sheet:keyframes"  # user keyframes: known pixels of propagation and compositing
 MODEL = {"model": True, "gpu": True, "mem_mb": 16000}
 PREVIEW = Output("report/preview.gif", report=("preview.rst", "before / mask / after (animated)"))
@@ -384,10 +404,16 @@ STAGES: list[Stage] = [
                   "keyframes": KEYFRAMES},
           outputs={"out_dir": (PROPAGATED, _dir("propagated"))},
           options=PropagateOptions.from_config, mem_mb=8000),
+    Stage("align_classical", "align", "vanish.stages.align:classical_align",
+          backend="classical", sample_arg=False,
+          inputs={"frames_dir": FRAMES, "masks_dir": MASKS, "flows_dir": COMPLETED,
+                  "propagated_dir": PROPAGATED},
+          outputs={"out_dir": (ALIGNED, _dir("aligned"))},
+          options=AlignOptions.from_config, mem_mb=8000),
     Stage("fill_classical", "fill", "vanish.stages.fill:classical_fill",
           backend="classical", sample_arg=False,
           inputs={"frames_dir": FRAMES, "masks_dir": MASKS, "flows_dir": COMPLETED,
-                  "propagated_dir": PROPAGATED, "keyframes": KEYFRAMES},
+                  "propagated_dir": ALIGNED, "keyframes": KEYFRAMES},
           outputs={"out_dir": (INPAINTED, _dir("inpainted"))},
           options=InterpolationOptions.from_config, mem_mb=8000),
     Stage("transformer", "fill", "vanish.stages.transformer:propainter_transformer",

@@ -1,5 +1,5 @@
 """Weight-free building blocks of the classical backend: shot cuts, temporal pre-fill, DIS flow,
-harmonic flow completion and spatial fill.
+harmonic flow completion and spatial fill (frame alignment: `vanish.models.alignment`).
 
 Findings behind the design (measured, see docs): DIS flow on frames whose holes were pre-filled
 from the nearest frame where the pixel is visible follows the background instead of the moving
@@ -119,8 +119,31 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return filled
 
 
-def spatial_fill(frame: np.ndarray, hole: np.ndarray, radius: int = 5) -> np.ndarray:
-    """Fill `hole` of one uint8 RGB frame from its surroundings (OpenCV Telea)."""
+SPATIAL_FILLS = ("mean", "harmonic", "telea")
+
+
+def spatial_fill(
+    frame: np.ndarray, hole: np.ndarray, method: str = "mean", radius: int = 5
+) -> np.ndarray:
+    """Fill `hole` of one uint8 RGB frame from its surroundings.
+
+    Where the background was never seen, texture invented inside the hole is mostly wrong, so
+    smooth fills have the lower error. `harmonic`: the smoothest colour field meeting the hole
+    border (`harmonic_fill`); best on smooth or textured areas, worst where a sharp edge crosses
+    the hole. `telea`: OpenCV's fast marching fill, which continues edges but smears texture.
+    `mean`: the average of the two, whose errors differ enough that the average beats both on
+    most holes measured (docs/benchmarks.md, fill quality).
+    """
+    if method not in SPATIAL_FILLS:
+        raise ValueError(f"unknown spatial fill {method!r} (one of {', '.join(SPATIAL_FILLS)})")
     if not hole.any():
         return frame
-    return cv2.inpaint(frame, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+    if method == "telea":
+        return cv2.inpaint(frame, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+    smooth = harmonic_fill(frame.transpose(2, 0, 1).astype(np.float64), hole).transpose(1, 2, 0)
+    if method == "mean":
+        telea = cv2.inpaint(frame, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+        smooth = (smooth + telea) / 2
+    out = frame.copy()
+    out[hole] = np.clip(np.rint(smooth[hole]), 0, 255).astype(np.uint8)
+    return out

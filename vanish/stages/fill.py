@@ -1,4 +1,5 @@
-"""Stage `fill` (classical backend): fill what propagation could not reach, consistently in time.
+"""Stage `fill` (classical backend): fill what propagation and alignment could not reach,
+consistently in time.
 
 As in Deep Flow-Guided Video Inpainting: inpaint one keyframe spatially (the frame with the most
 hole left), propagate its fill through the completed flows to the neighbouring frames in both
@@ -62,14 +63,40 @@ def _spread(
             j += step
 
 
+FIXED_OVERLAP = 0.5
+
+
+def fixed_holes(holes: np.ndarray) -> bool:
+    """Whether a shot's holes (T, H, W) stay where they are: consecutive holes overlap by more
+    than FIXED_OVERLAP (intersection over union, averaged over the shot)."""
+    if len(holes) < 2:
+        return True
+    inter = (holes[1:] & holes[:-1]).sum(axis=(1, 2))
+    union = (holes[1:] | holes[:-1]).sum(axis=(1, 2))
+    used = union > 0
+    return bool(used.any()) and float((inter[used] / union[used]).mean()) > FIXED_OVERLAP
+
+
 def keyframe_fill(
     frames: np.ndarray,
     holes: np.ndarray,
     forward: np.ndarray,
     backward: np.ndarray,
     interpolation: str,
+    spatial: str = "mean",
+    spread: str = "auto",
 ) -> np.ndarray:
-    """Fill every hole of one shot: frames (T, H, W, 3) uint8, holes (T, H, W) bool."""
+    """Fill every hole of one shot: frames (T, H, W, 3) uint8, holes (T, H, W) bool; keyframes
+    are filled with the `spatial` method (`vanish.models.classical.spatial_fill`).
+
+    `spread` "never" (or "auto" on a shot whose holes stay put, `fixed_holes`): every frame's
+    hole is filled spatially on its own instead. Under a fixed hole the completed flow inside it
+    is only interpolated, so spreading a keyframe along it moves the fill wrongly (measured
+    -2.5 dB against per-frame on a fixed logo over panning footage, docs/benchmarks.md); a smooth
+    per-frame fill follows its border, which is as steady in time as the border is.
+    """
+    if spread == "never" or (spread == "auto" and fixed_holes(holes)):
+        return np.stack([spatial_fill(f, h, spatial) for f, h in zip(frames, holes, strict=True)])
     frames_t = frames_to_tensor(frames)[0]
     holes_t = masks_to_tensor(holes)[0]
     fwd, bwd = flows_to_tensor(forward)[0], flows_to_tensor(backward)[0]
@@ -77,7 +104,7 @@ def keyframe_fill(
         key = int(holes_t.flatten(1).sum(1).argmax())
         key_frame = tensor_to_frames(frames_t[key : key + 1][None])[0]
         key_hole = tensor_to_masks(holes_t[key : key + 1][None])[0]
-        filled = spatial_fill(key_frame, key_hole)
+        filled = spatial_fill(key_frame, key_hole, spatial)
         frames_t[key] = frames_to_tensor(filled[None])[0, 0]
         holes_t[key] = 0
         _spread(frames_t, holes_t, fwd, bwd, key, interpolation)
@@ -91,10 +118,13 @@ def classical_fill(
     propagated_dir: str | Path,
     out_dir: str | Path,
     interpolation: str,
+    spatial: str,
+    spread: str,
     keyframes: str | Path,
 ) -> Path:
-    """Fill the remaining holes of `propagated_dir` and composite into `out_dir` (the user's
-    `keyframes`, already propagated, give their own pixels at their frames)."""
+    """Fill the remaining holes of `propagated_dir` (the align stage's output in the workflow:
+    same format) and composite into `out_dir` (the user's `keyframes`, already propagated, give
+    their own pixels at their frames)."""
     flows = io.FlowReader(flows_dir)
     count = io.count_images(io.propagated_frames_dir(propagated_dir))
     with atomic_dir(out_dir) as tmp, torch.inference_mode():
@@ -102,7 +132,7 @@ def classical_fill(
         for start, stop in shots(count, flows.cuts):
             frames, holes = io.read_propagated(propagated_dir, start, stop)
             forward, backward = flows.read(start, stop - 1)
-            result = keyframe_fill(frames, holes, forward, backward, interpolation)
+            result = keyframe_fill(frames, holes, forward, backward, interpolation, spatial, spread)
             for offset, frame in enumerate(result):
                 compositor.write(start + offset, frame)
     return Path(out_dir)

