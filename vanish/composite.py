@@ -25,14 +25,26 @@ def composite(result: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.
     return np.where(hole[..., None], result, original)
 
 
+def composite_region(
+    result: np.ndarray, original: np.ndarray, hole: np.ndarray, region: tuple[slice, slice]
+) -> np.ndarray:
+    """`original` with the (resized) `result` of one region of interest (`vanish.roi`) inside
+    `hole`: only hole pixels of the region change; the rest of the frame is the input's."""
+    out = original.copy()
+    out[region] = composite(result, original[region], hole[region])
+    return out
+
+
 class Compositor:
-    """Writes `inpainted/00000.png…` from processing-size results of the computed frames."""
+    """Writes `inpainted/00000.png…` from processing-size results of the computed frames
+    (whole frames, or each frame's region of interest when the mask stage chose regions)."""
 
     def __init__(self, frames_dir: str | Path, masks_dir: str | Path, out_dir: Path) -> None:
         self.originals = io.list_images(io.original_frames_dir(frames_dir))
         self.holes = io.list_images(io.full_masks_dir(masks_dir))
         sources = io.mask_repeats(masks_dir)
         self.computed, self.repeats = computed(sources), repeats_of(sources)
+        self.roi = io.read_roi(masks_dir)
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -43,7 +55,11 @@ class Compositor:
         original = io.read_rgb(self.originals[index])
         hole = io.read_mask(self.holes[index])
         path = self.out_dir / io.frame_name(index)
-        io.write_rgb(path, composite(result, original, hole))
+        if self.roi is None:
+            image = composite(result, original, hole)
+        else:
+            image = composite_region(result, original, hole, self.roi.box(index))
+        io.write_rgb(path, image)
         for repeat in self.repeats[index]:
             link(path, self.out_dir / io.frame_name(repeat))
 

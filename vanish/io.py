@@ -73,6 +73,8 @@ _TIMES = "times.json"  # frames stage: per-frame timestamps of a video file
 _SUMMARY = "summary.json"  # mask and propagated folders
 _REPEATS = "repeats.json"  # frames and mask stage folders: each frame's source
 _PROPAGATED_FRAMES = "frames"
+_ROI = "roi.json"  # mask stage folder: config `roi`'s choice (`Roi`)
+_ROI_FRAMES = "frames"  # mask stage folder: the regions' frames at the processing size
 _PROPAGATED_HOLES = "masks"
 _DIGITS = re.compile(r"(\d+)")
 
@@ -396,8 +398,11 @@ def computed_indices(masks_dir: str | Path) -> list[int]:
 
 
 def computed_frame_paths(frames_dir: str | Path, masks_dir: str | Path) -> list[Path]:
-    """The processing-size frames later stages compute; position k is computed frame k."""
-    paths = list_images(processing_frames_dir(frames_dir))
+    """The processing-size frames later stages compute; position k is computed frame k (the
+    regions' frames when the mask stage chose regions of interest, `read_roi`)."""
+    roi = read_roi(masks_dir)
+    folder = roi_frames_dir(masks_dir) if roi else processing_frames_dir(frames_dir)
+    paths = list_images(folder)
     return [paths[index] for index in computed_indices(masks_dir)]
 
 
@@ -405,6 +410,73 @@ def computed_hole_paths(masks_dir: str | Path) -> list[Path]:
     """The processing-size holes of the computed frames; position k is computed frame k."""
     paths = list_images(processing_masks_dir(masks_dir))
     return [paths[index] for index in computed_indices(masks_dir)]
+
+
+@dataclass
+class Roi:
+    """The mask stage's regions of interest (`vanish.roi`): every shot's box in input pixels
+    (x0, y0, x1, y1, end exclusive; all of one size), processed at `size` (width, height).
+    `starts`: each shot's first frame; `cuts`: the frames that start a shot (but the first)."""
+
+    size: list[int]
+    starts: list[int]
+    boxes: list[list[int]]
+    cuts: list[int]
+    margin: int
+    max_fraction: float
+
+    def box(self, index: int) -> tuple[slice, slice]:
+        """Rows and columns of frame `index`'s region in the input-size frame."""
+        from vanish.roi import shot_of
+
+        x0, y0, x1, y1 = self.boxes[shot_of(index, self.starts)]
+        return slice(y0, y1), slice(x0, x1)
+
+
+def roi_path(masks_dir: str | Path) -> Path:
+    """The mask stage's `roi.json`: {"applied": false, …} when whole frames are processed."""
+    return Path(masks_dir) / _ROI
+
+
+def roi_frames_dir(masks_dir: str | Path) -> Path:
+    """The frames of the regions of interest at the processing size (when applied)."""
+    return Path(masks_dir) / _ROI_FRAMES
+
+
+def write_roi(masks_dir: str | Path, roi: Roi | None, record: Mapping) -> None:
+    """Write `roi.json`: the regions (`roi`; None: whole frames) and why (`record`)."""
+    data = {"applied": roi is not None, **dict(record), **(asdict(roi) if roi else {})}
+    write_json(roi_path(masks_dir), data)
+
+
+def read_roi(masks_dir: str | Path) -> Roi | None:
+    """The regions later stages process, or None: whole frames (no `roi.json`, or not applied)."""
+    path = roi_path(masks_dir)
+    if not path.is_file():
+        return None
+    data = read_json(path)
+    if not data.get("applied"):
+        return None
+    return Roi(**{key: data[key] for key in Roi.__dataclass_fields__})
+
+
+def processing_size(frames_dir: str | Path, masks_dir: str | Path) -> tuple[int, int]:
+    """(width, height) of the frames the stages after the masks see."""
+    roi = read_roi(masks_dir)
+    if roi:
+        return roi.size[0], roi.size[1]
+    meta = read_clip_meta(clip_meta_path(frames_dir))
+    return meta.proc_width, meta.proc_height
+
+
+def roi_cuts(masks_dir: str | Path) -> list[int]:
+    """The regions' shot cuts as computed-frame positions (where a flow must not link frames:
+    the region moves there), [] without regions."""
+    roi = read_roi(masks_dir)
+    if not roi:
+        return []
+    positions = {index: position for position, index in enumerate(computed_indices(masks_dir))}
+    return sorted({positions[cut] for cut in roi.cuts if cut in positions})
 
 
 def write_json(path: str | Path, data: dict) -> None:
