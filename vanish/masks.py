@@ -13,7 +13,7 @@ from PIL import Image
 
 from vanish import io
 from vanish.repeats import MaskRuns
-from vanish.roi import capped_size, choose_regions, mask_box, union
+from vanish.roi import Box, capped_size, choose_regions, mask_box, union
 
 CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
@@ -55,23 +55,26 @@ def write_masks(
     the summary of a clean input keeps its bytes. `frame_sources`: the frames stage's pixel
     repeats (`io.frame_repeats`; None: no frame repeats another); a frame stays a repeat only if
     its mask equals its source's too (`repeats.json`). `roi`: config `roi` as the mask stages
-    take it (`vanish.table.roi_settings`; None: off); it needs the frames stage's `frames_dir`.
+    take it (`vanish.table.roi_settings`; None: off; `apply_roi`), which needs the frames
+    stage's `frames_dir`; the input-size holes are then always written.
     """
-    if roi is not None:
-        return write_masks_roi(masks, meta, out, dilation, roi, Path(frames_dir), warnings,
-                               frame_sources)  # fmt: skip
     proc_size = (meta.proc_width, meta.proc_height)
-    writer = io.MaskFolderWriter(out, meta.resized)
-    coverage = []
+    writer = io.MaskFolderWriter(out, meta.resized or roi is not None)
+    coverage, boxes = [], []
     runs = MaskRuns(frame_sources)
     for index, mask in enumerate(masks):
         runs.add(mask)
         proc = dilate(resize_nearest(mask, proc_size), dilation)
         writer.write_processing(index, proc)
+        full = proc
         if meta.resized:
             full = dilate(mask, dilation) | resize_nearest(proc, (meta.width, meta.height))
+        if writer.full is not None:
             writer.write_full(index, full)
+            boxes.append(mask_box(full))
         coverage.append(float(proc.mean()))
+    if roi is not None:
+        apply_roi(writer, meta, out, roi, Path(frames_dir), boxes)
     summary = {
         "sample": meta.sample,
         "dilation": dilation,
@@ -103,29 +106,18 @@ def clip_cuts(frames_dir: Path, threshold: float | None) -> list[int]:
     return cuts
 
 
-def write_masks_roi(
-    masks: Iterable[np.ndarray],
+def apply_roi(
+    writer: io.MaskFolderWriter,
     meta: io.ClipMeta,
     out: Path,
-    dilation: int,
     roi: Mapping[str, Any],
     frames_dir: Path,
-    warnings: Iterable[str] = (),
-    frame_sources: Sequence[int] | None = None,
-) -> dict:
-    """`write_masks` with regions of interest (`vanish.roi`): holes are dilated at the input's
-    size (so `mask_dilation` counts input pixels), each shot's region is chosen from them, and
-    the regions' frames and holes are written at the processing size (`roi.json`; whole frames
-    when the region would cover more than `max_fraction` of the frame)."""
-    writer = io.MaskFolderWriter(out, resized=True)
-    runs = MaskRuns(frame_sources)
-    boxes, coverage = [], []
-    for index, mask in enumerate(masks):
-        runs.add(mask)
-        full = dilate(mask, dilation)
-        writer.write_full(index, full)
-        boxes.append(mask_box(full))
-        coverage.append(float(full.mean()))
+    boxes: Sequence[Box | None],
+) -> None:
+    """Choose each shot's region of interest (`vanish.roi`) from the holes' boxes at the input's
+    size and record it (`roi.json`); when one is chosen, rewrite the processing-size holes as the
+    regions' holes and write the regions' frames. Otherwise (the region would cover more than
+    `max_fraction` of the frame, or there is no hole) the folder stays as without `roi`."""
     cuts = clip_cuts(frames_dir, roi["cut_threshold"])
     starts = [0, *cuts]
     bounds = [*starts, len(boxes)]
@@ -133,10 +125,8 @@ def write_masks_roi(
     frame = (meta.width, meta.height)
     regions = choose_regions(shot_boxes, frame, roi["margin"], roi["max_fraction"])
     record = {"frame": list(frame), "shot_holes": [list(b) if b else None for b in shot_boxes]}
-    if regions is None:
-        _write_holes(writer, len(boxes), (meta.proc_width, meta.proc_height), lambda i: None)
-        chosen = None
-    else:
+    chosen = None
+    if regions is not None:
         width, height = regions[0][2] - regions[0][0], regions[0][3] - regions[0][1]
         size = capped_size(width, height, roi["max_side"])
         chosen = io.Roi(list(size), starts, [list(r) for r in regions], cuts, roi["margin"],
@@ -144,28 +134,16 @@ def write_masks_roi(
         _write_holes(writer, len(boxes), size, chosen.box)
         _write_region_frames(frames_dir, out, size, chosen)
     io.write_roi(out, chosen, record)
-    summary = {
-        "sample": meta.sample,
-        "dilation": dilation,
-        "coverage_per_frame": coverage,
-        "coverage": float(np.mean(coverage)) if coverage else 0.0,
-        "empty": not any(coverage),
-    }
-    if list(warnings):
-        summary["warnings"] = list(warnings)
-    writer.close(summary)
-    io.write_repeats(out, runs.sources)
-    return summary
 
 
 def _write_holes(writer: io.MaskFolderWriter, count: int, size: tuple[int, int], box) -> None:
-    """The processing-size holes from the input-size ones (`full/`), inside each frame's region
-    (`box(index)`: rows and columns; None: the whole frame); `full/` is widened by the
-    processing hole scaled back, so compositing covers every pixel the fill changed."""
+    """The processing-size holes: each frame's region (`box(index)`: rows and columns) of its
+    input-size hole (`full/`); `full/` is widened by the processing hole scaled back, so
+    compositing covers every pixel the fill changed."""
     for index in range(count):
         path = writer.full / io.frame_name(index)
         full = io.read_mask(path)
-        region = box(index) or (slice(None), slice(None))
+        region = box(index)
         crop = full[region]
         proc = resize_nearest(crop, size)
         writer.write_processing(index, proc)
