@@ -53,7 +53,11 @@ STAGES = {
     "propainter": ["frames", "masks_from_files", "flows_raft", "complete_rfc", "propagate",
                    "transformer"],
 }  # fmt: skip
-WEIGHT_ROLES = {"flows_raft": "raft", "complete_rfc": "flow_completion", "transformer": "propainter"}
+WEIGHT_ROLES = {
+    "flows_raft": "raft",
+    "complete_rfc": "flow_completion",
+    "transformer": "propainter",
+}
 
 
 def small_moving_hole(count: int, width: int, height: int) -> np.ndarray:
@@ -131,7 +135,8 @@ def child(name: str, work: Path, args: argparse.Namespace) -> tuple[dict, float]
     """Seconds per stage of one run in a child process, and its peak RSS (GiB)."""
     command = [sys.executable, __file__, "--child", name, "--work", str(work),
                "--backend", args.backend, "--threads", str(args.threads),
-               "--raft-iterations", str(args.raft_iterations), "--weights", args.weights or "{}"]  # fmt: skip
+               "--raft-iterations", str(args.raft_iterations),
+               "--weights", args.weights or "{}"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
