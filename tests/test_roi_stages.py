@@ -102,3 +102,11 @@ def test_roi_result_fills_the_hole_close_to_the_truth(roi_result: dict) -> None:
     hole = roi_result["holes"]
     error = np.abs(roi_result["result"][hole].astype(int) - roi_result["frames"][hole]).mean()
     assert error < 10
+
+
+def test_roi_cuts_are_counted_in_computed_frames(tmp_path: Path) -> None:
+    masks = tmp_path / "masks"
+    io.write_mask_folder(io.processing_masks_dir(masks), np.zeros((6, 8, 8), bool))
+    io.write_repeats(masks, [0, 0, 2, 3, 3, 5])  # computed frames 0, 2, 3, 5
+    io.write_roi(masks, io.Roi([8, 8], [0, 3], [[0, 0, 8, 8]] * 2, [3], 0, 1.0), {})
+    assert io.roi_cuts(masks) == [2]

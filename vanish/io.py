@@ -13,7 +13,10 @@ it; they never build a stage folder's inner paths themselves, nor import another
   the processing size: the hole every later stage fills), `full/` (dilated masks at the input's
   size, only when resized: `full_masks_dir` falls back to `proc/`) and `summary.json` (sample,
   dilation, coverage per frame and overall, `empty`, and `warnings` only when there are any,
-  e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule;
+  e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule. With config
+  `roi` it also holds `roi.json` (`Roi`: each shot's region in input pixels and the size they are
+  processed at, or `applied: false`) and, when applied, `frames/` (the regions' frames at that
+  size); `proc/` then holds the regions' holes and `full/` is always written;
 - flow folders (flows and completed flows): `meta.json` (count, height, width, dtype, chunks, and
   extra keys such as `cuts` and `method`) + `chunk_00000.npz, …`, each chunk holding `forward` and
   `backward` arrays (k, 2, H, W) for flows start…start+k-1 (forward[i]: frame i → i+1,
