@@ -42,7 +42,7 @@ def test_roi_records_one_region_of_the_processing_size(tmp_path: Path) -> None:
 def test_roi_frames_are_the_regions_cut_from_the_input(tmp_path: Path) -> None:
     frames, masks, clip = masked_clip(tmp_path, 200, 320, ROI)
     roi = io.read_roi(masks)
-    cropped = io.read_frame_paths(io.computed_frame_paths(frames, masks))
+    cropped = io.ComputedFrames(frames, masks).read_range()
     np.testing.assert_array_equal(cropped, clip["frames"][:, roi.box(0)[0], roi.box(0)[1]])
 
 

@@ -15,8 +15,8 @@ it; they never build a stage folder's inner paths themselves, nor import another
   dilation, coverage per frame and overall, `empty`, and `warnings` only when there are any,
   e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule. With config
   `roi` it also holds `roi.json` (`Roi`: each shot's region in input pixels and the size they are
-  processed at, or `applied: false`) and, when applied, `frames/` (the regions' frames at that
-  size); `proc/` then holds the regions' holes and `full/` is always written;
+  processed at, or `applied: false`); when applied, `proc/` holds the regions' holes (stages
+  read the regions' frames through `ComputedFrames`) and `full/` is always written;
 - flow folders (flows and completed flows): `meta.json` (count, height, width, dtype, chunks, and
   extra keys such as `cuts` and `method`) + `chunk_00000.npz, …`, each chunk holding `forward` and
   `backward` arrays (k, 2, H, W) for flows start…start+k-1 (forward[i]: frame i → i+1,
@@ -77,7 +77,6 @@ _SUMMARY = "summary.json"  # mask and propagated folders
 _REPEATS = "repeats.json"  # frames and mask stage folders: each frame's source
 _PROPAGATED_FRAMES = "frames"
 _ROI = "roi.json"  # mask stage folder: config `roi`'s choice (`Roi`)
-_ROI_FRAMES = "frames"  # mask stage folder: the regions' frames at the processing size
 _PROPAGATED_HOLES = "masks"
 _DIGITS = re.compile(r"(\d+)")
 
@@ -401,11 +400,8 @@ def computed_indices(masks_dir: str | Path) -> list[int]:
 
 
 def computed_frame_paths(frames_dir: str | Path, masks_dir: str | Path) -> list[Path]:
-    """The processing-size frames later stages compute; position k is computed frame k (the
-    regions' frames when the mask stage chose regions of interest, `read_roi`)."""
-    roi = read_roi(masks_dir)
-    folder = roi_frames_dir(masks_dir) if roi else processing_frames_dir(frames_dir)
-    paths = list_images(folder)
+    """The processing-size frames later stages compute; position k is computed frame k."""
+    paths = list_images(processing_frames_dir(frames_dir))
     return [paths[index] for index in computed_indices(masks_dir)]
 
 
@@ -441,11 +437,6 @@ def roi_path(masks_dir: str | Path) -> Path:
     return Path(masks_dir) / _ROI
 
 
-def roi_frames_dir(masks_dir: str | Path) -> Path:
-    """The frames of the regions of interest at the processing size (when applied)."""
-    return Path(masks_dir) / _ROI_FRAMES
-
-
 def write_roi(masks_dir: str | Path, roi: Roi | None, record: Mapping) -> None:
     """Write `roi.json`: the regions (`roi`; None: whole frames) and why (`record`)."""
     data = {"applied": roi is not None, **dict(record), **(asdict(roi) if roi else {})}
@@ -461,6 +452,39 @@ def read_roi(masks_dir: str | Path) -> Roi | None:
     if not data.get("applied"):
         return None
     return Roi(**{key: data[key] for key in Roi.__dataclass_fields__})
+
+
+class ComputedFrames:
+    """The frames the stages after the masks compute, read on demand; position k is computed
+    frame k. Whole processing-size frames, or, when the mask stage chose regions of interest,
+    each frame's region cut from the input-size frame and scaled (bicubic, as the frames stage)
+    to the regions' processing size. Cutting on reading keeps the regions' pixels out of the
+    kept `masks/` folder (a few hundred bytes a frame there, docs/disk.md)."""
+
+    def __init__(self, frames_dir: str | Path, masks_dir: str | Path) -> None:
+        self.roi = read_roi(masks_dir)
+        self.indices = computed_indices(masks_dir)
+        folder = original_frames_dir(frames_dir) if self.roi else processing_frames_dir(frames_dir)
+        paths = list_images(folder)
+        self.paths = [paths[index] for index in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def read(self, position: int) -> np.ndarray:
+        """Computed frame `position` (H, W, 3) uint8."""
+        frame = read_rgb(self.paths[position])
+        if self.roi is None:
+            return frame
+        crop = np.ascontiguousarray(frame[self.roi.box(self.indices[position])])
+        size = (self.roi.size[0], self.roi.size[1])
+        if (crop.shape[1], crop.shape[0]) == size:
+            return crop
+        return np.asarray(Image.fromarray(crop).resize(size, Image.BICUBIC))
+
+    def read_range(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Computed frames start…stop-1 as (T, H, W, 3) uint8."""
+        return np.stack([self.read(k) for k in range(len(self))[start:stop]])
 
 
 def processing_size(frames_dir: str | Path, masks_dir: str | Path) -> tuple[int, int]:

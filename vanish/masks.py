@@ -116,8 +116,9 @@ def apply_roi(
 ) -> None:
     """Choose each shot's region of interest (`vanish.roi`) from the holes' boxes at the input's
     size and record it (`roi.json`); when one is chosen, rewrite the processing-size holes as the
-    regions' holes and write the regions' frames. Otherwise (the region would cover more than
-    `max_fraction` of the frame, or there is no hole) the folder stays as without `roi`."""
+    regions' holes (later stages cut the frames, `io.ComputedFrames`). Otherwise (the region
+    would cover more than `max_fraction` of the frame, or there is no hole) the folder stays as
+    without `roi`."""
     cuts = clip_cuts(frames_dir, roi["cut_threshold"])
     starts = [0, *cuts]
     bounds = [*starts, len(boxes)]
@@ -132,7 +133,6 @@ def apply_roi(
         chosen = io.Roi(list(size), starts, [list(r) for r in regions], cuts, roi["margin"],
                         roi["max_fraction"])  # fmt: skip
         _write_holes(writer, len(boxes), size, chosen.box)
-        _write_region_frames(frames_dir, out, size, chosen)
     io.write_roi(out, chosen, record)
 
 
@@ -150,15 +150,3 @@ def _write_holes(writer: io.MaskFolderWriter, count: int, size: tuple[int, int],
         if (crop.shape[1], crop.shape[0]) != size:
             full[region] |= resize_nearest(proc, (crop.shape[1], crop.shape[0]))
             writer.write_full(index, full)
-
-
-def _write_region_frames(frames_dir: Path, out: Path, size: tuple[int, int], roi: io.Roi) -> None:
-    """Each frame's region cut from the input-size frame and resized (bicubic, as the frames
-    stage) to the processing size `size`."""
-    folder = io.roi_frames_dir(out)
-    folder.mkdir()
-    for index, path in enumerate(io.list_images(io.original_frames_dir(frames_dir))):
-        crop = io.read_rgb(path)[roi.box(index)]
-        if (crop.shape[1], crop.shape[0]) != size:
-            crop = np.asarray(Image.fromarray(crop).resize(size, Image.BICUBIC))
-        io.write_rgb(folder / io.frame_name(index), crop)

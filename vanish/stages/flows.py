@@ -3,7 +3,8 @@
 Classical backend: OpenCV DIS on temporally pre-filled frames, shot by shot (no flow across a
 cut; the cuts are recorded so later stages never propagate across them). The ProPainter backend's
 RAFT flows are written in the same format (`vanish.io.FlowWriter`). Both see only the computed
-frames (`io.computed_frame_paths`: repeats are skipped), so flow k links computed frames k, k+1.
+frames (`io.ComputedFrames`: repeats are skipped; regions of interest when chosen), so flow k
+links computed frames k, k+1.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def classical_flows(
     """
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     check_dis_clip(meta, Path(frames_dir), io.processing_size(frames_dir, masks_dir))
-    frames = io.read_frame_paths(io.computed_frame_paths(frames_dir, masks_dir))
+    frames = io.ComputedFrames(frames_dir, masks_dir).read_range()
     holes = io.read_mask_paths(io.computed_hole_paths(masks_dir))
     # a region of interest moves at its shot cuts: no flow links frames across them
     cuts = sorted(set(shot_cuts(frames, cut_threshold)) | set(io.roi_cuts(masks_dir)))
@@ -164,13 +165,13 @@ def raft_flows(
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     width, height = io.processing_size(frames_dir, masks_dir)  # a region of interest's
     check_raft_clip(meta.sample, frame_dir, width, height, meta.frame_count)
-    paths = io.computed_frame_paths(frames_dir, masks_dir)  # ≥ 2 of ≥ 2 frames (repeats.py)
-    count = len(paths)
+    source = io.ComputedFrames(frames_dir, masks_dir)  # ≥ 2 of ≥ 2 frames (repeats.py)
+    count = len(source)
     model = load_raft(weights_path, weights_sha256).to(select_device(device))
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, dtype)
         for start, stop in chunk_bounds(count, chunk_length_for_width(width)):
-            frames = frames_to_tensor(io.read_frame_paths(paths[start:stop]))[0]
+            frames = frames_to_tensor(source.read_range(start, stop))[0]
             writer.append(*raft_chunk_flows(model, frames, iterations))
         writer.close(cuts=[], method=f"raft-{iterations}")
     return Path(out_dir)

@@ -6,7 +6,7 @@ processed in sub-videos of `chunk` frames with `pad` frames of context on each s
 reference does, and never across a shot cut, so memory is bounded by the chunk, not the clip.
 Output (`vanish.io`: `write_propagated`, `read_propagated`): the frames (uint8; unfilled hole
 pixels hold mid-grey), the holes left, and a summary of how much was filled; only the computed
-frames (`io.computed_frame_paths`), numbered in computed order.
+frames (`io.ComputedFrames`), numbered in computed order.
 """
 
 from __future__ import annotations
@@ -74,16 +74,16 @@ def propagate(
     pad: int,
 ) -> Path:
     """Propagate known pixels into the holes of every frame; writes the stage folder."""
-    frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
+    source = io.ComputedFrames(frames_dir, masks_dir)
     hole_paths = io.computed_hole_paths(masks_dir)
     flows = io.FlowReader(flows_dir)
-    count = len(frame_paths)
+    count = len(source)
     filled = total = 0
     with atomic_dir(out_dir) as tmp:
         for shot_start, shot_stop in shots(count, flows.cuts):
             for lo, hi, keep_lo, keep_hi in sub_videos(shot_start, shot_stop, chunk, pad):
                 holes = io.read_mask_paths(hole_paths[lo:hi])
-                frames = io.read_frame_paths(frame_paths[lo:hi])
+                frames = source.read_range(lo, hi)
                 forward, backward = flows.read(lo, hi - 1)
                 updated, left = propagate_window(frames, holes, forward, backward, interpolation)
                 keep = slice(keep_lo - lo, keep_hi - lo)
