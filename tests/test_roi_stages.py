@@ -10,6 +10,7 @@ import pytest
 from synthetic import moving_box_masks, options, panning_clip, write_clip_folder, write_mask_folder
 
 from vanish import io
+from vanish.errors import InputError
 from vanish.stages.complete import classical_complete
 from vanish.stages.fill import classical_fill
 from vanish.stages.flows import classical_flows
@@ -110,3 +111,9 @@ def test_roi_cuts_are_counted_in_computed_frames(tmp_path: Path) -> None:
     io.write_repeats(masks, [0, 0, 2, 3, 3, 5])  # computed frames 0, 2, 3, 5
     io.write_roi(masks, io.Roi([8, 8], [0, 3], [[0, 0, 8, 8]] * 2, [3], 0, 1.0), {})
     assert io.roi_cuts(masks) == [2]
+
+
+def test_classical_flows_refuse_a_region_below_the_dis_minimum(tmp_path: Path) -> None:
+    frames, masks, _ = masked_clip(tmp_path, 24, 256, ROI)
+    with pytest.raises(InputError, match=r"sample 's': the processing size 128x24 .* 32 px"):
+        classical_flows(frames, masks, tmp_path / "flows", **options("flows_classical"))

@@ -96,7 +96,7 @@ def masks_from_files(
     out_dir: str | Path,
     dilation: int,
     max_coverage: float,
-    roi: Mapping[str, Any] | None = None,
+    roi: Mapping[str, Any] | None,
 ) -> Path:
     """Validate `mask_dir` against the clip in `frames_dir` and write the stage folder.
 

@@ -154,7 +154,7 @@ def masks_from_prompt(
     sam: Mapping,
     batch: int,
     mask_options: Mapping,
-    roi: Mapping | None = None,
+    roi: Mapping | None,
 ) -> Path:
     """Write the mask stage folder of a prompt sample.
 
