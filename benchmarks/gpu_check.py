@@ -86,11 +86,13 @@ REFERENCE_WINDOWS = {"neighbor_length": 10, "ref_stride": 10, "subvideo_length":
 @functools.cache
 def project() -> types.SimpleNamespace:
     """Every project callable this check uses, imported once."""
+    from vanish.composite import composite_region
     from vanish.convert import frames_to_tensor, masks_to_tensor
     from vanish.demo import moving_ellipse_masks
     from vanish.device import configure_cuda, place
     from vanish.models.propagation import image_propagation
     from vanish.models.raft import chunk_bounds, chunk_length_for_width, load_raft
+    from vanish.roi import choose_regions, mask_box, union
     from vanish.stages.complete import complete_flows, complete_window, load_flow_completion
     from vanish.stages.flows import raft_chunk_flows
     from vanish.stages.propagate import sub_videos
@@ -98,6 +100,10 @@ def project() -> types.SimpleNamespace:
     from vanish.testing.rule_checkpoints import write_rule_checkpoints
 
     return types.SimpleNamespace(
+        composite_region=composite_region,
+        choose_regions=choose_regions,
+        mask_box=mask_box,
+        union=union,
         frames_to_tensor=frames_to_tensor,
         masks_to_tensor=masks_to_tensor,
         moving_ellipse_masks=moving_ellipse_masks,
@@ -1035,7 +1041,14 @@ def section_stages(ctx: Context) -> None:
         "Peak = torch.cuda.max_memory_allocated, reset per stage (the resident weights "
         "included). 854x480 runs at 848x480 (ProPainter's W - W mod 8). TF32 off",
     )
-    ctx.report.note(name, "roi: not implemented (the issue's `roi` option does not exist yet)")
+    ctx.report.note(
+        name,
+        f"roi rows: config `roi` (vanish/roi.py) on the same frames with a small moving hole "
+        f"(an ellipse of W/32 x H/24 half-axes moving W/5): the chain runs on the region (the "
+        f"holes' union grown by {ROI_MARGIN} px, multiples of 8, >= 128 px; always taken here, "
+        "whatever its share of the frame) and `composite` pastes its hole pixels back into the "
+        "full frame",
+    )
     ctx.report.note(name, PUBLISHED_NOTE)
     cases = sorted(((w, h, t) for w, h in sizes for t in counts), key=lambda c: c[0] * c[1] * c[2])
     coefficients: dict[tuple[str, str], float] = {}  # (precision, stage) -> s per frame·pixel
@@ -1119,7 +1132,78 @@ def section_stages(ctx: Context) -> None:
             finally:
                 ctx.report.current(None)
                 ctx.free()
+        section_roi_case(ctx, name, width, height, count, iterations, coefficients)
         del clip, flows
+
+
+ROI_MARGIN = 64  # config roi.margin's default
+
+
+def small_moving_hole(count: int, width: int, height: int) -> np.ndarray:
+    """(T, H, W) bool: an ellipse of W/32 x H/24 half-axes moving W/5 to the right."""
+    import cv2
+
+    masks = np.zeros((count, height, width), np.uint8)
+    for t in range(count):
+        centre = (int(width * (0.4 + 0.2 * t / max(count - 1, 1))), height // 2)
+        cv2.ellipse(masks[t], centre, (width // 32, height // 24), 10.0, 0, 360, 1, -1)
+    return masks.astype(bool)
+
+
+def section_roi_case(ctx, name, width, height, count, iterations, coefficients) -> None:
+    """The stages of one case on its region of interest (fp32, then fp16 on the fp32 flows)."""
+    api = project()
+    holes = small_moving_hole(count, width, height)
+    box = api.union(api.mask_box(hole) for hole in holes)
+    [region] = api.choose_regions([box], (width, height), ROI_MARGIN, 1.0)
+    rows_, cols = slice(region[1], region[3]), slice(region[0], region[2])
+    size = f"{region[2] - region[0]}x{region[3] - region[1]}"
+    work = count * (region[2] - region[0]) * (region[3] - region[1])
+    flows, raft_row, frames = None, None, None
+    for precision in ("fp32", "fp16"):
+        case = {"size": f"{width}x{height}", "frames": count, "precision": precision, "roi": size}
+        known = [coefficients.get((precision, s)) for s in STAGES]
+        predicted = 1.15 * sum(k for k in known if k) * work + 3
+        if ctx.left() <= 0 or (all(known) and predicted > ctx.left()):
+            ctx.report.row(name, {**case, "status": "skipped: time budget"})
+            continue
+        if precision != "fp32" and flows is None:
+            ctx.report.row(name, {**case, "status": "skipped: no fp32 RAFT flows"})
+            continue
+        ctx.report.current(f"stages roi {width}x{height}x{count} {precision}")
+        log(f"stages: roi {size} of {width}x{height}x{count} {precision}")
+        try:
+            if frames is None:
+                frames = synthetic_clip(count, height, width)[0]
+            rec = Recorder(ctx)
+            comp, flows, _ = run_chain(
+                ctx, ctx.stack(precision), frames[:, rows_, cols], holes[:, rows_, cols],
+                iterations, record=rec, flows=flows,
+            )  # fmt: skip
+            with rec("composite"):
+                for index, result in enumerate(comp):
+                    api.composite_region(result, frames[index], holes[index], (rows_, cols))
+            raft_row = raft_row or (rec.seconds.get("raft"), rec.peak_gib.get("raft"))
+            rows = []
+            for stage in (*STAGES, "composite"):
+                shared = stage not in rec.seconds
+                seconds, peak = raft_row if shared else (rec.seconds[stage], rec.peak_gib[stage])
+                label = stage + (" (fp32 run)" if shared else "")
+                rows.append({**case, "stage": label, "seconds": seconds,
+                             "s_per_frame": seconds / count, "peak_GiB": peak})  # fmt: skip
+            total = sum(r["seconds"] for r in rows)
+            peaks = [r["peak_GiB"] or 0.0 for r in rows]
+            peak = max(peaks) if ctx.device.type == "cuda" else None
+            rows.append({**case, "stage": "whole path", "seconds": total,
+                         "s_per_frame": total / count, "frames_per_s": count / total,
+                         "peak_GiB": peak})  # fmt: skip
+            for row in rows:
+                ctx.report.row(name, row)
+        except Exception as error:  # noqa: BLE001
+            ctx.report.row(name, {**case, "status": failure(error)})
+        finally:
+            ctx.report.current(None)
+            ctx.free()
 
 
 # --------------------------------------------------------------------------------------------

@@ -134,8 +134,8 @@ def test_classical_flows_refuse_frames_below_the_dis_minimum(tmp_path):
     video = write_clip_folder(tmp_path / "in", panning_clip(3, 24, 256))
     frames_dir = extract_frames("thin", video, tmp_path / "frames", **options("frames"))
     masks = write_mask_folder(tmp_path / "m", moving_box_masks(3, 24, 256, size=(4, 4)))
-    masks_dir = masks_from_files(
-        "thin", masks, frames_dir, tmp_path / "masks", **options("masks_from_files")
+    masks_dir = masks_from_files(  # whole frames (a region would be 128x24)
+        "thin", masks, frames_dir, tmp_path / "masks", **options("masks_from_files", roi=None)
     )
     with pytest.raises(InputError, match=r"sample 'thin': the processing size 256x24 .* 32 px"):
         classical_flows(frames_dir, masks_dir, tmp_path / "flows", **options("flows_classical"))

@@ -76,7 +76,8 @@ def test_sections_hold_the_expected_rows(smoke: tuple[dict, str]) -> None:
         for stage in ("flow_completion", "propagation", "transformer", "whole path"):
             assert (precision, stage) in stages
     assert ("fp32", "raft") in stages
-    assert any("roi: not implemented" in note for note in data["sections"]["stages"]["notes"])
+    roi = {(row["precision"], row.get("stage")) for row in rows["stages"] if row.get("roi")}
+    assert {("fp32", "whole path"), ("fp16", "whole path"), ("fp32", "composite")} <= roi
     env = data["environment"]
     assert env["device"] == "cpu" and env["torch"]
     for section in data["sections"].values():

@@ -26,8 +26,19 @@ def composite(result: np.ndarray, original: np.ndarray, hole: np.ndarray) -> np.
     return np.where(hole[..., None], result, original)
 
 
+def composite_region(
+    result: np.ndarray, original: np.ndarray, hole: np.ndarray, region: tuple[slice, slice]
+) -> np.ndarray:
+    """`original` with the (resized) `result` of one region of interest (`vanish.roi`) inside
+    `hole`: only hole pixels of the region change; the rest of the frame is the input's."""
+    out = original.copy()
+    out[region] = composite(result, original[region], hole[region])
+    return out
+
+
 class Compositor:
-    """Writes `inpainted/00000.png…` from processing-size results of the computed frames."""
+    """Writes `inpainted/00000.png…` from processing-size results of the computed frames
+    (whole frames, or each frame's region of interest when the mask stage chose regions)."""
 
     def __init__(
         self,
@@ -42,6 +53,7 @@ class Compositor:
         self.computed, self.repeats = computed(sources), repeats_of(sources)
         # user keyframes (vanish.keyframes): their own pixels fill the hole at their index
         self.keyframes = list_keyframes(keyframes)[0] if keyframes else {}
+        self.roi = io.read_roi(masks_dir)
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -57,12 +69,16 @@ class Compositor:
                 link(path, self.out_dir / io.frame_name(repeat))
 
     def _write(self, index: int, result: np.ndarray) -> Path:
-        if index in self.keyframes:
-            result = io.read_rgb(self.keyframes[index])
         original = io.read_rgb(self.originals[index])
         hole = io.read_mask(self.holes[index])
         path = self.out_dir / io.frame_name(index)
-        io.write_rgb(path, composite(result, original, hole))
+        if index in self.keyframes:  # a whole input-size frame, wherever the region is
+            image = composite(io.read_rgb(self.keyframes[index]), original, hole)
+        elif self.roi is None:
+            image = composite(result, original, hole)
+        else:
+            image = composite_region(result, original, hole, self.roi.box(index))
+        io.write_rgb(path, image)
         return path
 
 

@@ -13,7 +13,10 @@ it; they never build a stage folder's inner paths themselves, nor import another
   the processing size: the hole every later stage fills), `full/` (dilated masks at the input's
   size, only when resized: `full_masks_dir` falls back to `proc/`) and `summary.json` (sample,
   dilation, coverage per frame and overall, `empty`, and `warnings` only when there are any,
-  e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule;
+  e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule. With config
+  `roi` it also holds `roi.json` (`Roi`: each shot's region in input pixels and the size they are
+  processed at, or `applied: false`); when applied, `proc/` holds the regions' holes (stages
+  read the regions' frames through `ComputedFrames`) and `full/` is always written;
 - flow folders (flows and completed flows): `meta.json` (count, height, width, dtype, chunks, and
   extra keys such as `cuts` and `method`) + `chunk_00000.npz, …`, each chunk holding `forward` and
   `backward` arrays (k, 2, H, W) for flows start…start+k-1 (forward[i]: frame i → i+1,
@@ -74,6 +77,7 @@ _TIMES = "times.json"  # frames stage: per-frame timestamps of a video file
 _SUMMARY = "summary.json"  # mask and propagated folders
 _REPEATS = "repeats.json"  # frames and mask stage folders: each frame's source
 _PROPAGATED_FRAMES = "frames"
+_ROI = "roi.json"  # mask stage folder: config `roi`'s choice (`Roi`)
 _PROPAGATED_HOLES = "masks"
 _DIGITS = re.compile(r"(\d+)")
 
@@ -406,6 +410,101 @@ def computed_hole_paths(masks_dir: str | Path) -> list[Path]:
     """The processing-size holes of the computed frames; position k is computed frame k."""
     paths = list_images(processing_masks_dir(masks_dir))
     return [paths[index] for index in computed_indices(masks_dir)]
+
+
+@dataclass
+class Roi:
+    """The mask stage's regions of interest (`vanish.roi`): every shot's box in input pixels
+    (x0, y0, x1, y1, end exclusive; all of one size), processed at `size` (width, height).
+    `starts`: each shot's first frame; `cuts`: the frames that start a shot (but the first)."""
+
+    size: list[int]
+    starts: list[int]
+    boxes: list[list[int]]
+    cuts: list[int]
+    margin: int
+    max_fraction: float
+
+    def box(self, index: int) -> tuple[slice, slice]:
+        """Rows and columns of frame `index`'s region in the input-size frame."""
+        from vanish.roi import shot_of
+
+        x0, y0, x1, y1 = self.boxes[shot_of(index, self.starts)]
+        return slice(y0, y1), slice(x0, x1)
+
+
+def roi_path(masks_dir: str | Path) -> Path:
+    """The mask stage's `roi.json`: {"applied": false, …} when whole frames are processed."""
+    return Path(masks_dir) / _ROI
+
+
+def write_roi(masks_dir: str | Path, roi: Roi | None, record: Mapping) -> None:
+    """Write `roi.json`: the regions (`roi`; None: whole frames) and why (`record`)."""
+    data = {"applied": roi is not None, **dict(record), **(asdict(roi) if roi else {})}
+    write_json(roi_path(masks_dir), data)
+
+
+def read_roi(masks_dir: str | Path) -> Roi | None:
+    """The regions later stages process, or None: whole frames (no `roi.json`, or not applied)."""
+    path = roi_path(masks_dir)
+    if not path.is_file():
+        return None
+    data = read_json(path)
+    if not data.get("applied"):
+        return None
+    return Roi(**{key: data[key] for key in Roi.__dataclass_fields__})
+
+
+class ComputedFrames:
+    """The frames the stages after the masks compute, read on demand; position k is computed
+    frame k. Whole processing-size frames, or, when the mask stage chose regions of interest,
+    each frame's region cut from the input-size frame and scaled (bicubic, as the frames stage)
+    to the regions' processing size. Cutting on reading keeps the regions' pixels out of the
+    kept `masks/` folder (a few hundred bytes a frame there, docs/disk.md)."""
+
+    def __init__(self, frames_dir: str | Path, masks_dir: str | Path) -> None:
+        self.roi = read_roi(masks_dir)
+        self.indices = computed_indices(masks_dir)
+        folder = original_frames_dir(frames_dir) if self.roi else processing_frames_dir(frames_dir)
+        paths = list_images(folder)
+        self.paths = [paths[index] for index in self.indices]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def read(self, position: int) -> np.ndarray:
+        """Computed frame `position` (H, W, 3) uint8."""
+        frame = read_rgb(self.paths[position])
+        if self.roi is None:
+            return frame
+        crop = np.ascontiguousarray(frame[self.roi.box(self.indices[position])])
+        size = (self.roi.size[0], self.roi.size[1])
+        if (crop.shape[1], crop.shape[0]) == size:
+            return crop
+        return np.asarray(Image.fromarray(crop).resize(size, Image.BICUBIC))
+
+    def read_range(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Computed frames start…stop-1 as (T, H, W, 3) uint8."""
+        return np.stack([self.read(k) for k in range(len(self))[start:stop]])
+
+
+def processing_size(frames_dir: str | Path, masks_dir: str | Path) -> tuple[int, int]:
+    """(width, height) of the frames the stages after the masks see."""
+    roi = read_roi(masks_dir)
+    if roi:
+        return roi.size[0], roi.size[1]
+    meta = read_clip_meta(clip_meta_path(frames_dir))
+    return meta.proc_width, meta.proc_height
+
+
+def roi_cuts(masks_dir: str | Path) -> list[int]:
+    """The regions' shot cuts as computed-frame positions (where a flow must not link frames:
+    the region moves there), [] without regions."""
+    roi = read_roi(masks_dir)
+    if not roi:
+        return []
+    positions = {index: position for position, index in enumerate(computed_indices(masks_dir))}
+    return sorted({positions[cut] for cut in roi.cuts if cut in positions})
 
 
 def write_json(path: str | Path, data: dict) -> None:

@@ -90,6 +90,31 @@ def flow_dtype(config: Config) -> str:
     return "float32" if config["backend"] == "propainter" else "float16"
 
 
+# Backends that config `roi.enabled: auto` processes in regions of interest (measured:
+# docs/benchmarks.md, Region of interest).
+ROI_AUTO_BACKENDS = ("classical", "propainter")
+
+
+def roi_settings(config: Config) -> dict[str, Any] | None:
+    """Config `roi` as the mask stages take it (`vanish.masks.write_masks_roi`), None when off.
+    The region is capped by `max_side`; the classical backend's shots are cut at its
+    `cut_threshold`, the propainter backend's clip is one shot (the reference propagates across
+    the whole clip)."""
+    section, backend = config["roi"], config["backend"]
+    enabled = section["enabled"]
+    if enabled == "auto":
+        enabled = backend in ROI_AUTO_BACKENDS
+    if not enabled:
+        return None
+    cuts = config["classical"]["cut_threshold"] if backend == "classical" else None
+    return {
+        "margin": section["margin"],
+        "max_fraction": section["max_fraction"],
+        "max_side": config["max_side"],
+        "cut_threshold": cuts,
+    }
+
+
 @dataclass(frozen=True)
 class FramesOptions:
     max_side: int | None
@@ -107,10 +132,11 @@ class FramesOptions:
 class MaskOptions:
     dilation: int
     max_coverage: float
+    roi: Mapping[str, Any] | None
 
     @classmethod
     def from_config(cls, config: Config) -> MaskOptions:
-        return cls(config["mask_dilation"], config["max_mask_coverage"])
+        return cls(config["mask_dilation"], config["max_mask_coverage"], roi_settings(config))
 
 
 @dataclass(frozen=True)
@@ -151,11 +177,15 @@ class PromptMaskOptions:
     sam: Mapping[str, Any]
     batch: int
     mask_options: Mapping[str, Any]
+    roi: Mapping[str, Any] | None
 
     @classmethod
     def from_config(cls, config: Config) -> PromptMaskOptions:
         p = config["prompt"]
-        return cls(config["mask_dilation"], p["device"], p["sam"], p["sam"]["batch"], p["masks"])
+        return cls(
+            config["mask_dilation"], p["device"], p["sam"], p["sam"]["batch"], p["masks"],
+            roi_settings(config),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -316,7 +346,7 @@ class ReportOptions:
 # section is left out.
 RESULT_CONFIG_KEYS = (
     "backend", "max_side", "mask_dilation", "frame_folder_fps", "flow_storage", "seed",
-    "classical", "propainter", "encode", "weights", "repeats",
+    "classical", "propainter", "encode", "weights", "repeats", "roi",
 )  # fmt: skip
 
 

@@ -42,16 +42,16 @@ def classical_align(
 ) -> Path:
     """Align-fill the holes left in `propagated_dir`; writes the same format into `out_dir`."""
     settings = AlignSettings(references, span, min_inliers, max_error, scope)
-    frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
+    source = io.ComputedFrames(frames_dir, masks_dir)  # regions of interest cut on reading
     hole_paths = io.computed_hole_paths(masks_dir)
     cuts = io.FlowReader(flows_dir).cuts
     before = after = 0
     began = time.perf_counter()
     with atomic_dir(out_dir) as tmp:
-        for shot_start, shot_stop in shots(len(frame_paths), cuts):
+        for shot_start, shot_stop in shots(len(source), cuts):
             for lo, hi, first, last in windows(shot_start, shot_stop, span):
                 current, left = io.read_propagated(propagated_dir, first, last)
-                pool_frames = io.read_frame_paths(frame_paths[lo:hi])
+                pool_frames = source.read_range(lo, hi)
                 pool_holes = io.read_mask_paths(hole_paths[lo:hi])
                 done, still = align_window(
                     pool_frames, pool_holes, current, left, first - lo, settings

@@ -3,7 +3,8 @@
 Classical backend: OpenCV DIS on temporally pre-filled frames, shot by shot (no flow across a
 cut; the cuts are recorded so later stages never propagate across them). The ProPainter backend's
 RAFT flows are written in the same format (`vanish.io.FlowWriter`). Both see only the computed
-frames (`io.computed_frame_paths`: repeats are skipped), so flow k links computed frames k, k+1.
+frames (`io.ComputedFrames`: repeats are skipped; regions of interest when chosen), so flow k
+links computed frames k, k+1.
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ def classical_flows(
 
     `chunk`: flows per output file (no config key: a storage detail, not a result setting).
     """
-    check_dis_clip(io.read_clip_meta(io.clip_meta_path(frames_dir)), Path(frames_dir))
-    frames = io.read_frame_paths(io.computed_frame_paths(frames_dir, masks_dir))
+    meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
+    check_dis_clip(meta, Path(frames_dir), io.processing_size(frames_dir, masks_dir))
+    frames = io.ComputedFrames(frames_dir, masks_dir).read_range()
     holes = io.read_mask_paths(io.computed_hole_paths(masks_dir))
-    cuts = shot_cuts(frames, cut_threshold)
+    # a region of interest moves at its shot cuts: no flow links frames across them
+    cuts = sorted(set(shot_cuts(frames, cut_threshold)) | set(io.roi_cuts(masks_dir)))
     prefilled = np.empty_like(frames)
     for start, stop in shots(len(frames), cuts):
         prefilled[start:stop] = temporal_prefill(frames[start:stop], holes[start:stop])
@@ -65,10 +68,13 @@ def classical_flows(
     return Path(out_dir)
 
 
-def check_dis_clip(meta: io.ClipMeta, frames_dir: Path) -> None:
+def check_dis_clip(
+    meta: io.ClipMeta, frames_dir: Path, size: tuple[int, int] | None = None
+) -> None:
     """Refuse a processing size DIS cannot handle: OpenCV raises or kills the whole process
-    (SIGSEGV, no message) on frames under DIS_MIN_SIDE px high."""
-    width, height = meta.proc_width, meta.proc_height
+    (SIGSEGV, no message) on frames under DIS_MIN_SIDE px high. `size`: (width, height) of the
+    frames processed (a region of interest's), default the clip's processing size."""
+    width, height = size or (meta.proc_width, meta.proc_height)
     if min(width, height) < DIS_MIN_SIDE:
         raise InputError(
             meta.sample,
@@ -157,14 +163,15 @@ def raft_flows(
     """
     frame_dir = io.processing_frames_dir(frames_dir)
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
-    check_raft_clip(meta.sample, frame_dir, meta.proc_width, meta.proc_height, meta.frame_count)
-    paths = io.computed_frame_paths(frames_dir, masks_dir)  # ≥ 2 of ≥ 2 frames (repeats.py)
-    count = len(paths)
+    width, height = io.processing_size(frames_dir, masks_dir)  # a region of interest's
+    check_raft_clip(meta.sample, frame_dir, width, height, meta.frame_count)
+    source = io.ComputedFrames(frames_dir, masks_dir)  # ≥ 2 of ≥ 2 frames (repeats.py)
+    count = len(source)
     model = load_raft(weights_path, weights_sha256).to(select_device(device))
     with atomic_dir(out_dir) as tmp:
         writer = io.FlowWriter(tmp, dtype)
-        for start, stop in chunk_bounds(count, chunk_length_for_width(meta.proc_width)):
-            frames = frames_to_tensor(io.read_frame_paths(paths[start:stop]))[0]
+        for start, stop in chunk_bounds(count, chunk_length_for_width(width)):
+            frames = frames_to_tensor(source.read_range(start, stop))[0]
             writer.append(*raft_chunk_flows(model, frames, iterations))
         writer.close(cuts=[], method=f"raft-{iterations}")
     return Path(out_dir)

@@ -8,8 +8,9 @@ composite may change), plus a summary of the hole coverage of every frame
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,8 +96,11 @@ def masks_from_files(
     out_dir: str | Path,
     dilation: int,
     max_coverage: float,
+    roi: Mapping[str, Any] | None,
 ) -> Path:
-    """Validate `mask_dir` against the clip in `frames_dir` and write the stage folder."""
+    """Validate `mask_dir` against the clip in `frames_dir` and write the stage folder.
+
+    `roi`: regions of interest (`vanish.masks.write_masks`; None: whole frames)."""
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     paths = mask_paths(sample, mask_dir, meta.frame_count)
     warnings: list[str] = []
@@ -109,5 +113,7 @@ def masks_from_files(
             dilation,
             warnings,
             io.frame_repeats(frames_dir),
+            roi,
+            frames_dir,
         )
     return Path(out_dir)

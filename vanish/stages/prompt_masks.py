@@ -154,12 +154,14 @@ def masks_from_prompt(
     sam: Mapping,
     batch: int,
     mask_options: Mapping,
+    roi: Mapping | None,
 ) -> Path:
     """Write the mask stage folder of a prompt sample.
 
     `weights_path`/`weights_sha256`: the SAM weights file and its pin (loaded only when some
     track is selected). `sam`, `mask_options`: the complete config sections `prompt.sam` and
-    `prompt.masks`; `batch`: frames per SAM image-encoder pass (`prompt.sam.batch`).
+    `prompt.masks`; `batch`: frames per SAM image-encoder pass (`prompt.sam.batch`); `roi`:
+    regions of interest (`vanish.masks.write_masks`; None: whole frames).
     """
     options = mask_options
     frames_dir = Path(frames_dir)
@@ -171,7 +173,8 @@ def masks_from_prompt(
         if not chosen:
             log.info("%s: no selected object; empty masks (video passes through)", sample)
             empty = (np.zeros((meta.height, meta.width), bool) for _ in paths)
-            write_masks(empty, meta, tmp, dilation, frame_sources=sources)
+            write_masks(empty, meta, tmp, dilation, frame_sources=sources, roi=roi,
+                        frames_dir=frames_dir)  # fmt: skip
             return Path(out_dir)
         from vanish.models.runtime import select_device
         from vanish.models.sam import SamSegmenter
@@ -201,6 +204,8 @@ def masks_from_prompt(
             tmp,
             dilation,
             frame_sources=sources,
+            roi=roi,
+            frames_dir=frames_dir,
         )
         log.info("%s: tracks %s, mean hole coverage %.4f", sample, chosen, summary["coverage"])
     return Path(out_dir)

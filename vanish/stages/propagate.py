@@ -6,7 +6,7 @@ processed in sub-videos of `chunk` frames with `pad` frames of context on each s
 reference does, and never across a shot cut, so memory is bounded by the chunk, not the clip.
 Output (`vanish.io`: `write_propagated`, `read_propagated`): the frames (uint8; unfilled hole
 pixels hold mid-grey), the holes left, and a summary of how much was filled; only the computed
-frames (`io.computed_frame_paths`), numbered in computed order.
+frames (`io.ComputedFrames`), numbered in computed order.
 
 User keyframes (`vanish.keyframes`) come first: on a keyframe the hole is cleared and filled with
 the keyframe's pixels, which one backward and one forward sweep carry through the completed flows
@@ -17,6 +17,7 @@ propagation then runs on the result, so every later stage sees them as known pix
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,7 @@ def apply_keyframes(
     return frames, holes
 
 
-def _keyed_paths(
+def _keyed_source(
     sample: str,
     frames_dir: str | Path,
     masks_dir: str | Path,
@@ -189,22 +190,55 @@ def _keyed_paths(
     scratch: Path,
     interpolation: str,
     block: int,
-) -> tuple[list[Path], list[Path], list[int]]:
-    """The computed frames' and holes' paths to propagate from (with the sample's keyframes
-    applied, when it has any) and the frame indices of the keyframes applied."""
-    frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
+) -> tuple[Callable[[int, int], np.ndarray], list[Path], list[int]]:
+    """A reader of the computed frames to propagate from and their holes' paths (with the
+    sample's keyframes applied, when it has any), and the frame indices of the keyframes
+    applied. With regions of interest the regions are cut once into `scratch` first, and each
+    keyframe is cut to its frame's region, so the sweeps work at the regions' size."""
+    source = io.ComputedFrames(frames_dir, masks_dir)
     hole_paths = io.computed_hole_paths(masks_dir)
     if not keyframes:
-        return frame_paths, hole_paths, []
+        return source.read_range, hole_paths, []
     meta = io.read_clip_meta(io.clip_meta_path(frames_dir))
     found = check_keyframes(sample, keyframes, meta.frame_count, (meta.width, meta.height))
     applied = keyframe_positions(found, io.mask_repeats(masks_dir))
     seeds = {position: path for position, (_, path) in applied.items()}
-    size = (meta.proc_width, meta.proc_height)
+    frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
+    if source.roi is not None:
+        frame_paths = _cut_regions(source, scratch / "regions")
+        seeds = _cut_keyframes(seeds, source, scratch / "keyframe_regions")
+    size = io.processing_size(frames_dir, masks_dir)
     frames, holes = apply_keyframes(
         frame_paths, hole_paths, seeds, flows, size, scratch, interpolation, block
     )
-    return frames, holes, sorted(index for index, _ in applied.values())
+    return _path_reader(frames), holes, sorted(index for index, _ in applied.values())
+
+
+def _cut_regions(source: io.ComputedFrames, folder: Path) -> list[Path]:
+    """Each computed frame's region of interest as a file (what the keyframe sweeps read)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / io.frame_name(position) for position in range(len(source))]
+    for position, path in enumerate(paths):
+        io.write_rgb(path, source.read(position))
+    return paths
+
+
+def _cut_keyframes(
+    seeds: dict[int, Path], source: io.ComputedFrames, folder: Path
+) -> dict[int, Path]:
+    """Each keyframe (input size) cut to the region of the frame it keys; scaled later."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cut = {}
+    for position, path in seeds.items():
+        box = source.roi.box(source.indices[position])
+        cut[position] = folder / io.frame_name(position)
+        io.write_rgb(cut[position], np.ascontiguousarray(io.read_rgb(path)[box]))
+    return cut
+
+
+def _path_reader(paths: list[Path]) -> Callable[[int, int], np.ndarray]:
+    """read(lo, hi) over a list of frame files."""
+    return lambda lo, hi: io.read_frame_paths(paths[lo:hi])
 
 
 def propagate(
@@ -226,13 +260,13 @@ def propagate(
     filled = total = keyed = 0
     with atomic_dir(out_dir) as tmp:
         scratch = tmp / SCRATCH  # removed below; a killed job's goes with its temporary folder
-        frame_paths, keyed_holes, applied = _keyed_paths(
+        read_frames, keyed_holes, applied = _keyed_source(
             sample, frames_dir, masks_dir, keyframes, flows, scratch, interpolation, chunk
         )
         for shot_start, shot_stop in shots(count, flows.cuts):
             for lo, hi, keep_lo, keep_hi in sub_videos(shot_start, shot_stop, chunk, pad):
                 holes = io.read_mask_paths(keyed_holes[lo:hi])
-                frames = io.read_frame_paths(frame_paths[lo:hi])
+                frames = read_frames(lo, hi)
                 forward, backward = flows.read(lo, hi - 1)
                 updated, left = propagate_window(frames, holes, forward, backward, interpolation)
                 keep = slice(keep_lo - lo, keep_hi - lo)

@@ -210,16 +210,16 @@ class FolderSource:
         flows_dir: str | Path,
         propagated_dir: str | Path,
     ) -> None:
-        self.frame_paths = io.computed_frame_paths(frames_dir, masks_dir)
+        self.source = io.ComputedFrames(frames_dir, masks_dir)
         self.hole_paths = io.computed_hole_paths(masks_dir)
         self.prop_paths = io.list_images(io.propagated_frames_dir(propagated_dir))
         self.left_paths = io.list_images(io.propagated_holes_dir(propagated_dir))
         self.flows = io.FlowReader(flows_dir)
         self.num_frames = len(self.prop_paths)
-        counts = {len(self.frame_paths), len(self.hole_paths), len(self.left_paths)}
+        counts = {len(self.source), len(self.hole_paths), len(self.left_paths)}
         if counts != {self.num_frames} or self.flows.count != self.num_frames - 1:
             raise ValueError(
-                f"stage folders disagree: {len(self.frame_paths)} frames, {len(self.hole_paths)} "
+                f"stage folders disagree: {len(self.source)} frames, {len(self.hole_paths)} "
                 f"masks, {self.num_frames} propagated frames, {len(self.left_paths)} propagated "
                 f"masks, {self.flows.count} flows; delete the results of this sample and rerun"
             )
@@ -235,7 +235,7 @@ class FolderSource:
             frame,
             masks_to_tensor(hole[None])[0, 0],
             masks_to_tensor(left[None])[0, 0],
-            io.read_rgb(self.frame_paths[index]),
+            self.source.read(index),
             hole[..., None].astype(np.uint8),
         )
 
