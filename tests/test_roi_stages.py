@@ -11,6 +11,7 @@ from synthetic import moving_box_masks, options, panning_clip, write_clip_folder
 
 from vanish import io
 from vanish.errors import InputError
+from vanish.stages.align import classical_align
 from vanish.stages.complete import classical_complete
 from vanish.stages.fill import classical_fill
 from vanish.stages.flows import classical_flows
@@ -85,9 +86,32 @@ def roi_result(tmp_path: Path) -> dict:
     prop, out = tmp_path / "prop", tmp_path / "out"
     classical_flows(frames, masks, flows, **options("flows_classical"))
     classical_complete(flows, masks, done)
-    propagate(frames, masks, done, prop, **options("propagate"))
-    classical_fill(frames, masks, done, prop, out, **options("fill_classical"))
+    propagate(frames, masks, done, prop, keyframes="", sample="s", **options("propagate"))
+    classical_align(frames, masks, done, prop, tmp_path / "aligned", **options("align_classical"))
+    classical_fill(
+        frames, masks, done, tmp_path / "aligned", out, keyframes="", **options("fill_classical")
+    )
     return {**clip, "result": io.read_frames(out), "holes": io.read_masks(masks / "full")}
+
+
+def test_roi_keyframe_is_cut_to_the_region_and_carried_to_its_neighbour(tmp_path: Path) -> None:
+    frames, masks, clip = masked_clip(tmp_path, 200, 320, ROI)
+    keyframe = clip["frames"][2].copy()
+    keyframe[clip["masks"][2]] = (250, 20, 20)  # the user's edit inside the hole
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    io.write_rgb(keys / io.frame_name(2), keyframe)
+    flows, done, prop = tmp_path / "flows", tmp_path / "done", tmp_path / "prop"
+    classical_flows(frames, masks, flows, **options("flows_classical"))
+    classical_complete(flows, masks, done)
+    propagate(frames, masks, done, prop, keyframes=keys, sample="s", **options("propagate"))
+    out = classical_fill(
+        frames, masks, done, prop, tmp_path / "out", keyframes=keys, **options("fill_classical")
+    )
+    result, holes = io.read_frames(out), io.read_masks(masks / "full")
+    np.testing.assert_array_equal(result[2][holes[2]], keyframe[holes[2]])
+    edit_colour = np.abs(result[3][holes[3]].astype(int) - (250, 20, 20)).max(axis=1) < 40
+    assert edit_colour.mean() > 0.3  # as without regions (0.41); no frame shows it unkeyed
 
 
 def test_roi_result_has_the_input_size(roi_result: dict) -> None:
