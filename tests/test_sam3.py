@@ -109,9 +109,15 @@ def test_an_unreachable_threshold_passes_the_video_through(sam3, frames_dir, tmp
 
 
 def test_every_instance_keeps_all_above_the_threshold_and_a_plain_phrase_one():
-    from vanish.stages.concept_masks import keep_count
+    """The stage's selection: SAM 3 instances carry no detector class, so `all:` keeps every
+    instance scoring at least the threshold and a plain phrase its best one."""
+    from vanish.selection import parse_prompt, select
 
-    assert keep_count(True, 5) == 5 and keep_count(False, 5) == 1 and keep_count(True, 0) == 1
+    scores = {1: np.array([0.9]), 2: np.array([0.6]), 3: np.array([0.3])}
+    for prompt, kept in (("all: person", [1, 2]), ("person", [1])):
+        parsed = parse_prompt(prompt)
+        chosen = select(list(parsed.phrases), scores, None, 0.5, 1, link=False, every=parsed.every)
+        assert sorted(chosen.tracks) == kept
 
 
 def test_relations_are_reported_as_beyond_the_model():

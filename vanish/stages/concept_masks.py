@@ -7,8 +7,9 @@ mask stage folder (`vanish.masks.write_masks`, the same layout and summary as ev
 and `selection.json` in the select stage's format (`vanish.selection.report`): every instance
 SAM 3 reported, its mean detection score for its phrase, which were kept and why. A plain
 phrase keeps its best-scoring instance; an every-instance phrase keeps all at or above
-`prompt.sam3.threshold` (`keep_count`). No kept instance under the `passthrough` policy gives
-empty masks (the video passes through); under `fail` the sample fails, as in the select stage.
+`prompt.sam3.threshold` (`vanish.selection.parse_prompt`: `all: <phrase>`). No kept instance
+under the `passthrough` policy gives empty masks (the video passes through); under `fail` the
+sample fails, as in the select stage.
 
 SAM 3 takes short noun phrases ("person", "red car"): it does not read relations or positions
 ("the person on the left"); such phrases are run as they are and flagged in `selection.json`
@@ -31,7 +32,7 @@ from vanish.atomic import atomic_dir
 from vanish.errors import InputError
 from vanish.masks import write_masks
 from vanish.repeats import computed, repeats_of
-from vanish.selection import TrackInfo, apply_policy, report, select, split_prompt
+from vanish.selection import TrackInfo, apply_policy, parse_prompt, report, select
 
 log = logging.getLogger("vanish")
 
@@ -52,11 +53,6 @@ class Instance:
     scores: list[float] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
     masks: dict[int, np.ndarray] = field(default_factory=dict)  # position -> np.packbits mask
-
-
-def keep_count(every_instance: bool, candidates: int) -> int:
-    """Instances a phrase keeps: all (an every-instance phrase) or its best one."""
-    return max(1, candidates) if every_instance else 1
 
 
 def mask_box(mask: np.ndarray) -> np.ndarray:
@@ -138,7 +134,6 @@ def masks_from_concepts(
     batch: int,
     sam3: Mapping,
     no_match: str,
-    every_instance: bool = False,
 ) -> dict:
     """Segment the prompt's instances with SAM 3; write the mask folder and `selection.json`.
 
@@ -147,7 +142,8 @@ def masks_from_concepts(
     `prompt.select.no_match`; `batch`: frames decoded and preprocessed at once.
     """
     frames_dir = Path(frames_dir)
-    phrases = split_prompt(prompt)
+    parsed = parse_prompt(prompt)  # the sheet validated its syntax before any job
+    phrases = list(parsed.phrases)
     if not phrases:
         raise InputError(
             sample, frames_dir, "the prompt is empty", "name the object(s) in the 'prompt' column"
@@ -167,17 +163,18 @@ def masks_from_concepts(
     chosen = select(
         phrases,
         instance_scores(instances, phrases),
-        infos,
+        None,  # no detector classes: an `all:` phrase keeps every instance scoring ≥ threshold
         threshold=threshold,
-        top_k=keep_count(every_instance, len(instances)),
+        top_k=1,
         link=False,  # SAM 3's tracker keeps identities itself
+        every=parsed.every,
     )
     record = report(chosen, infos, no_match)
     record.update(
         sample=sample,
         prompt=prompt,
         detector="sam3",
-        every_instance=every_instance,
+        every_instance=parsed.every_instance,
         score="mean SAM 3 detection score over the frames where the instance shows",
         removed_in_hotstart=sorted(obj for obj in found if obj in model.removed),
         phrases_beyond_model=[p for p in phrases if RELATIONS.search(p)],
