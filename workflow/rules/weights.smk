@@ -33,6 +33,11 @@ rule download_weights:
     input:
         [
             str(WEIGHTS[role].path)
-            for role in (*PROPAINTER_ROLES, config["prompt"]["detector"], "clip", "sam")
+            for role in (
+                *PROPAINTER_ROLES,
+                config["prompt"]["detector"],
+                "clip",
+                config["prompt"]["segmenter"],
+            )
         ],
     localrule: True
