@@ -274,6 +274,7 @@ def test_stage_files(tiny, clip_dir, tmp_path):
             "masks_from_prompt",
             dilation=2,
             device="cpu",
+            segmenter="sam",
             sam=tiny["sam"],
             batch=4,
             mask_options={"shadow": True},

@@ -179,7 +179,9 @@ def tiny_sam2(tmp_path_factory) -> tuple[Path, str]:
 
 def test_the_checkpoint_has_the_published_layout(tiny_sam2):
     saved = torch.load(tiny_sam2[0], map_location="cpu", weights_only=True)
-    assert list(saved) == ["model"] and "image_encoder.trunk.patch_embed.proj.weight" in saved["model"]
+    assert (
+        list(saved) == ["model"] and "image_encoder.trunk.patch_embed.proj.weight" in saved["model"]
+    )
 
 
 def test_tiny_model_propagates_forward_then_backward(tiny_sam2):
@@ -332,9 +334,10 @@ def test_the_sam2_stage_writes_the_mask_folder(tiny_sam2, tmp_path):
     full = io.read_masks(io.full_masks_dir(out))
     assert full.shape == (T, H, W)
     summary = io.read_json(out / "summary.json")
-    assert summary["empty"] is False and summary["dilation"] == options("masks_from_prompt")[
-        "dilation"
-    ]
+    assert (
+        summary["empty"] is False
+        and summary["dilation"] == options("masks_from_prompt")["dilation"]
+    )
     # gated to the tracker's box (x 4..20 on frame 0) grown by box_margin, then dilated
     assert not full[0][:, 40:].any()
 

@@ -5,13 +5,13 @@ best-scored frames and propagates the masks through the clip, forward and backwa
 from the tracker's box where mask and box disagree (`vanish.reprompt`); the masks are then gated,
 completed and shadow-extended per object as below (the shadow without SAM's refinement).
 
-`segmenter: sam`: for every frame, the boxes of the tracks chosen in `selection.json` (linearly interpolated over
-frames where the tracker lost the object) prompt SAM; the object masks are united, optionally
-extended with each object's cast shadow (`vanish.shadow`), then dilated and written by
-`vanish.masks.write_masks` exactly as the file-mask path writes them (same folder layout and
-summary), so every later stage is unchanged. A selection without tracks (no match,
-`passthrough` policy) gives empty masks: the video passes through unchanged. SAM sees the
-distinct frames only (the frames stage's pixel repeats, `vanish.repeats`), with boxes
+`segmenter: sam`: for every frame, the boxes of the tracks chosen in `selection.json` (linearly
+interpolated over frames where the tracker lost the object) prompt SAM; the object masks are
+united, optionally extended with each object's cast shadow (`vanish.shadow`), then dilated and
+written by `vanish.masks.write_masks` exactly as the file-mask path writes them (same folder
+layout and summary), so every later stage is unchanged. A selection without tracks (no match,
+`passthrough` policy) gives empty masks: the video passes through unchanged. SAM and SAM 2 see
+the distinct frames only (the frames stage's pixel repeats, `vanish.repeats`), with boxes
 interpolated over them as if the repeats were not there; a repeat gets its source's mask.
 """
 
@@ -67,7 +67,8 @@ def frame_boxes(
 def track_boxes(
     table, track: int, frame_count: int, width: int, height: int, max_gap, extend: int
 ) -> np.ndarray:
-    """`(F, 4)` one track's boxes, interpolated, clipped; NaN where it has none (or an empty one)."""
+    """`(F, 4)` one track's boxes, interpolated and clipped; NaN where it has none (or an empty
+    one)."""
     rows = table[table["track"] == track]
     raw = track_series(
         rows["frame"].to_numpy(), rows[["x1", "y1", "x2", "y2"]].to_numpy(), frame_count

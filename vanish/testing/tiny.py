@@ -3,9 +3,9 @@
 For tests, benchmarks and dry runs without the published weights: a YOLOv8n built from its YAML
 (saved as an ultralytics checkpoint), a small open_clip config, SAM with a tiny image encoder and
 a tiny Grounding DINO, and SAM 2.1 with a tiny Hiera trunk (saved as the published SAM 2 files
-are: `{"model": state_dict}`). `write_tiny_models` returns their `weights:` entries (`{path, sha256}`, the
-config's form for an own file) and the prompt settings that fit them, so that they load through the
-real loading code (pinned by sha256 like any other file).
+are: `{"model": state_dict}`). `write_tiny_models` returns their `weights:` entries (`{path,
+sha256}`, the config's form for an own file) and the prompt settings that fit them, so that they
+load through the real loading code (pinned by sha256 like any other file).
 """
 
 from __future__ import annotations
