@@ -134,7 +134,7 @@ class LazyFrames:
         return self.prepare(self.read(self.paths[index]))
 
     def prepare(self, frame: np.ndarray) -> torch.Tensor:
-        """As `sam2.utils.misc.load_video_frames`: a square resize (bilinear), /255, normalised."""
+        """As `sam2.utils.misc.load_video_frames`: a square PIL resize, /255, normalised."""
         from PIL import Image
 
         resized = np.asarray(Image.fromarray(frame).resize((self.size, self.size)), np.float32)
