@@ -17,7 +17,8 @@ Grounding DINO Swin-T) so the compute is that of the real models. The YOLO head 
 report boxes everywhere and `max_det` caps them, so select and masks have `--objects` tracks to
 work on, and the selection threshold is off so every phrase takes a track. Each stage is timed
 around its call (model loading included) and its model loading alone is timed too (after a
-warm-up load, so imports and file caches are warm for both); frames/s are given both ways. Peak
+warm-up load, so imports and file caches are warm for both); frames/s are given both ways, and
+per CPU second of the process (less distorted by a busy shared machine than wall time). Peak
 memory is the largest resident set size sampled (every 20 ms, psutil) while the stage ran, and
 the process's peak over the run. The stages' log lines (e.g. SAM 2's prompts) are printed.
 """
@@ -122,11 +123,12 @@ class PeakRss:
         self.peak = max(self.peak, self.process.memory_info().rss)
 
 
-def measured(call) -> tuple[float, int]:
-    """Seconds and peak RSS (bytes) of one call."""
+def measured(call) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (this process, all threads) and peak RSS (bytes) of one call."""
+    cpu = time.process_time()
     with PeakRss() as peak:
         seconds = timed(call)
-    return seconds, peak.peak
+    return seconds, time.process_time() - cpu, peak.peak
 
 
 def main() -> None:
@@ -257,23 +259,26 @@ def report(args, times, loads, detections, tracks, chosen, boxes) -> None:
         f"# {detections} detections in {tracks} tracks; selected {len(chosen)} tracks "
         f"({boxes} detected boxes)"
     )
-    print(
-        "| stage | seconds | model load (s) | frames/s | frames/s without load | peak RSS (MiB) |"
+    columns = (
+        "stage | seconds | CPU seconds | model load (s) | frames/s | frames/s without load | "
+        "frames per CPU second | peak RSS (MiB)"
     )
-    print("|---|---|---|---|---|---|")
-    for stage, (seconds, peak) in times.items():
+    print(f"| {columns} |")
+    print("|---|---|---|---|---|---|---|---|")
+    for stage, (seconds, cpu_s, peak) in times.items():
         work = max(seconds - loads[stage], 1e-9)
         print(
-            f"| {stage} | {seconds:.2f} | {loads[stage]:.2f} | {args.frames / seconds:.2f} | "
-            f"{args.frames / work:.2f} | {peak / 2**20:.0f} |"
+            f"| {stage} | {seconds:.2f} | {cpu_s:.2f} | {loads[stage]:.2f} | "
+            f"{args.frames / seconds:.3f} | {args.frames / work:.3f} | {args.frames / cpu_s:.3f} "
+            f"| {peak / 2**20:.0f} |"
         )
     for name in args.segmenter:
         used = ("detect", "select", f"masks {name}")
         total, load = sum(times[s][0] for s in used), sum(loads[s] for s in used)
-        peak = max(times[s][1] for s in used)
+        cpu_s, peak = sum(times[s][1] for s in used), max(times[s][2] for s in used)
         print(
-            f"| **prompt path, {name}** | {total:.2f} | {load:.2f} | {args.frames / total:.2f} | "
-            f"| {peak / 2**20:.0f} |"
+            f"| **prompt path, {name}** | {total:.2f} | {cpu_s:.2f} | {load:.2f} | "
+            f"{args.frames / total:.3f} | | {args.frames / cpu_s:.3f} | {peak / 2**20:.0f} |"
         )
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"# process peak RSS over the run (models loaded twice each): {maxrss:.0f} MiB")
