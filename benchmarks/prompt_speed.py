@@ -151,7 +151,8 @@ def main() -> None:
     parser.add_argument("--shadow", action="store_true", help="also extend masks by shadows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="# %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="# %(message)s")
+    logging.getLogger("vanish").setLevel(logging.INFO)
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
