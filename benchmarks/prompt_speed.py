@@ -267,10 +267,11 @@ def report(args, times, loads, detections, tracks, chosen, boxes) -> None:
     print(f"| {columns} |")
     print("|---|---|---|---|---|---|---|---|")
     for stage, (seconds, cpu_s, peak) in times.items():
-        work = max(seconds - loads[stage], 1e-9)
+        work = seconds - loads[stage]  # not positive where loading was slower on its own
+        unloaded = f"{args.frames / work:.3f}" if work > 0 else "—"
         print(
             f"| {stage} | {seconds:.2f} | {cpu_s:.2f} | {loads[stage]:.2f} | "
-            f"{args.frames / seconds:.3f} | {args.frames / work:.3f} | {args.frames / cpu_s:.3f} "
+            f"{args.frames / seconds:.3f} | {unloaded} | {args.frames / cpu_s:.3f} "
             f"| {peak / 2**20:.0f} |"
         )
     for name in args.segmenter:
