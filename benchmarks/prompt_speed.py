@@ -85,7 +85,11 @@ def build_models(folder: Path, args: argparse.Namespace) -> dict:
         "weights": weights,
         "clip": {"model": clip_model},
         "sam": {"model": sam_model, "batch": args.sam_batch},
-        "sam2": {"model": sam2_model},
+        "sam2": {
+            "model": sam2_model,
+            **({"seeds": args.sam2_seeds} if args.sam2_seeds is not None else {}),
+            **({"reprompt_rounds": args.sam2_rounds} if args.sam2_rounds is not None else {}),
+        },
         "yolo": {"imgsz": 640 if published else 320, "max_det": args.objects},
         "grounding_dino": {"box_threshold": 0.0, "text_threshold": 0.0, "max_det": args.objects},
     }
@@ -142,6 +146,10 @@ def main() -> None:
         "--sam2", choices=["hiera_l", "hiera_b+", "hiera_s", "hiera_t"], default="hiera_l"
     )
     parser.add_argument("--segmenter", nargs="+", choices=["sam", "sam2"], default=["sam"])
+    parser.add_argument("--sam2-seeds", type=int, help="prompt.sam2.seeds (default: schema's)")
+    parser.add_argument(
+        "--sam2-rounds", type=int, help="prompt.sam2.reprompt_rounds (default: schema's)"
+    )
     parser.add_argument("--size", choices=sorted(SIZES), default="432x240")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--objects", type=int, default=2, help="tracks selected and segmented")
