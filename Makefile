@@ -1,4 +1,5 @@
 # Quick start targets (see README). `make demo` and `make test` each set up .venv first.
+# SAM2_BUILD_CUDA=0: sam2 (prompt extra) installs without compiling its optional CUDA kernel.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ EXTRAS ?= workflow,demo,prompt,dev
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 install: $(STAMP)

@@ -194,11 +194,12 @@ class Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-@pytest.mark.parametrize("name", ["yolo", "sam", "clip"])
+@pytest.mark.parametrize("name", ["yolo", "sam", "sam2", "clip"])
 def test_a_checkpoint_carrying_code_is_refused_not_run(tiny, tmp_path, name):
     from vanish.models.clip import ClipScorer
     from vanish.models.detector import YoloTracker
     from vanish.models.sam import SamSegmenter
+    from vanish.models.sam2_video import Sam2Video
 
     marker = tmp_path / "executed"
     path = tmp_path / f"evil-{name}.pt"
@@ -207,6 +208,7 @@ def test_a_checkpoint_carrying_code_is_refused_not_run(tiny, tmp_path, name):
     load = {
         "yolo": lambda: YoloTracker(*evil, CPU),
         "sam": lambda: SamSegmenter(*evil, CPU, model=tiny["sam"]["model"]),
+        "sam2": lambda: Sam2Video(*evil, CPU, tiny["sam2"]["model"]),
         "clip": lambda: ClipScorer(tiny["clip"]["model"], *evil, CPU),
     }[name]
     with pytest.raises(WeightsError):
@@ -274,6 +276,7 @@ def test_stage_files(tiny, clip_dir, tmp_path):
             "masks_from_prompt",
             dilation=2,
             device="cpu",
+            segmenter="sam",
             sam=tiny["sam"],
             batch=4,
             mask_options={"shadow": True},

@@ -249,7 +249,7 @@ def test_prompt_models_see_distinct_frames_only(tmp_path: Path, monkeypatch) -> 
             root / "masks",
             weights_path=tiny["weights"]["sam"]["path"],
             weights_sha256=tiny["weights"]["sam"]["sha256"],
-            **options("masks_from_prompt", device="cpu", sam=tiny["sam"], batch=2),
+            **options("masks_from_prompt", device="cpu", segmenter="sam", sam=tiny["sam"], batch=2),
         )
         results[name] = (dict(seen), digests(io.full_masks_dir(masks)))
         seen.update(track=0, embed=0)

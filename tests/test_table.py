@@ -80,7 +80,7 @@ def test_a_setting_of_the_other_backend_leaves_a_sample_unchanged() -> None:
 
 def test_provenance_lists_the_weights_the_sample_loads() -> None:
     learned = calls("propainter", table.PROMPT)["provenance"]["weights"]
-    assert list(learned) == ["yolo", "clip", "sam", "raft", "flow_completion", "propainter"]
+    assert list(learned) == ["yolo", "clip", "sam2", "raft", "flow_completion", "propainter"]
     assert calls("classical", table.FILES)["provenance"]["weights"] == {}
 
 

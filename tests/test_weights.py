@@ -35,6 +35,7 @@ DEFAULT_SECTION = {
     "yolo": "yolo11x",
     "clip": "open_clip_vit_b32_laion2b_s34b_b79k",
     "sam": "sam_vit_h",
+    "sam2": "sam2.1_hiera_large",
     "grounding_dino": "grounding_dino_tiny",
 }
 

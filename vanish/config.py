@@ -195,15 +195,20 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
         )
     from vanish.weights import REGISTRY  # the registry records each SAM file's architecture
 
-    model, weights = config["prompt"]["sam"]["model"], config["weights"]["sam"]
-    entry = REGISTRY.get(weights) if isinstance(weights, str) else None
-    arch = entry.metadata.get("arch") if entry else None
-    if isinstance(model, str) and arch is not None and arch != model:
-        raise ConfigError(
-            f"config 'prompt.sam.model' is {model!r} but 'weights.sam' is {weights!r}: the "
-            f"architecture must match the checkpoint. Fix: set weights.sam to 'sam_{model}' or "
-            f"prompt.sam.model to the checkpoint's architecture."
-        )
+    for role in ("sam", "sam2"):
+        model, weights = config["prompt"][role]["model"], config["weights"][role]
+        entry = REGISTRY.get(weights) if isinstance(weights, str) else None
+        arch = entry.metadata.get("arch") if entry else None
+        if isinstance(model, str) and arch is not None and arch != model:
+            fitting = [
+                e.name for e in REGISTRY.values() if e.role == role and e.metadata["arch"] == model
+            ]
+            raise ConfigError(
+                f"config 'prompt.{role}.model' is {model!r} but 'weights.{role}' is "
+                f"{weights!r}: the architecture must match the checkpoint. Fix: set "
+                f"weights.{role} to {' or '.join(map(repr, fitting))} or prompt.{role}.model to "
+                "the checkpoint's architecture."
+            )
 
 
 def default_config() -> dict[str, Any]:

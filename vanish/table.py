@@ -174,7 +174,9 @@ class SelectOptions:
 class PromptMaskOptions:
     dilation: int
     device: str
+    segmenter: str
     sam: Mapping[str, Any]
+    sam2: Mapping[str, Any]
     batch: int
     mask_options: Mapping[str, Any]
     roi: Mapping[str, Any] | None
@@ -183,8 +185,8 @@ class PromptMaskOptions:
     def from_config(cls, config: Config) -> PromptMaskOptions:
         p = config["prompt"]
         return cls(
-            config["mask_dilation"], p["device"], p["sam"], p["sam"]["batch"], p["masks"],
-            roi_settings(config),
+            config["mask_dilation"], p["device"], p["segmenter"], p["sam"], p["sam2"],
+            p["sam"]["batch"], p["masks"], roi_settings(config),
         )  # fmt: skip
 
 
@@ -195,13 +197,15 @@ class ConceptMaskOptions:
     batch: int
     sam3: Mapping[str, Any]
     no_match: str
+    roi: Mapping[str, Any] | None
 
     @classmethod
     def from_config(cls, config: Config) -> ConceptMaskOptions:
         p = config["prompt"]
         return cls(
-            config["mask_dilation"], p["device"], p["batch"], p["sam3"], p["select"]["no_match"]
-        )
+            config["mask_dilation"], p["device"], p["batch"], p["sam3"], p["select"]["no_match"],
+            roi_settings(config),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -366,6 +370,10 @@ def _detector(config: Config) -> str:
     return config["prompt"]["detector"]
 
 
+def _segmenter(config: Config) -> str:
+    return config["prompt"]["segmenter"]
+
+
 def _role(name: str) -> Callable[[Config], str]:
     return lambda config: name
 
@@ -404,7 +412,7 @@ STAGES: list[Stage] = [
           masks=PROMPT,
           inputs={"frames_dir": FRAMES, "detections": "detections", "selection": "selection"},
           outputs={"out_dir": (MASKS, _dir("masks"))},
-          options=PromptMaskOptions.from_config, weights=_role("sam"), env="prompt", **MODEL),
+          options=PromptMaskOptions.from_config, weights=_segmenter, env="prompt", **MODEL),
     Stage("masks_from_concepts", "masks", "vanish.stages.concept_masks:masks_from_concepts",
           masks=CONCEPT, inputs={"frames_dir": FRAMES}, params={"prompt": "sheet:prompt"},
           outputs={"out_dir": (MASKS, _dir("masks")),
@@ -572,7 +580,8 @@ def markdown() -> str:
         writes = ", ".join(f"`{output.path}`" for _, output in s.outputs.values())
         runs = " ".join(x for x in (s.backend, f"{s.masks} masks" if s.masks else None) if x)
         options = s.options.__self__.__name__ if s.options else ""
-        role = s.weights({"prompt": {"detector": "yolo / grounding_dino"}}) if s.weights else ""
+        either = {"detector": "yolo / grounding_dino", "segmenter": "sam2 / sam"}
+        role = s.weights({"prompt": either}) if s.weights else ""
         lines.append(
             f"| {s.name} | {s.step} | `{s.function}` | {reads} | {writes} | {runs or 'all'} "
             f"| {options} | {role} |"

@@ -38,7 +38,7 @@ DEFAULT_WEIGHTS_DIR = Path("resources/weights")
 
 PROPAINTER_ROLES = ("raft", "flow_completion", "propainter")
 DETECTOR_ROLES = ("yolo", "grounding_dino")
-ROLES = (*PROPAINTER_ROLES, *DETECTOR_ROLES, "clip", "sam", "sam3")
+ROLES = (*PROPAINTER_ROLES, *DETECTOR_ROLES, "clip", "sam", "sam2", "sam3")
 
 # Roles whose weights are a model folder (Hugging Face layout): the files fetched into it; the
 # pinned sha256 is that of FOLDER_WEIGHTS_FILE (the rest is small JSON/text).
@@ -116,6 +116,7 @@ class WeightSpec:
 _PROPAINTER_URL = "https://github.com/sczhou/ProPainter/releases/download/v0.1.0"
 _PROPAINTER_LICENCE = "S-Lab License 1.0 (non-commercial)"
 _SAM_URL = "https://dl.fbaipublicfiles.com/segment_anything"
+_SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824"
 _ULTRALYTICS_URL = "https://github.com/ultralytics/assets/releases/download/v8.3.0"
 _CLIP_URL = (
     "https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K/resolve/"
@@ -180,6 +181,39 @@ _FILES = (
         )
     ),
     *(
+        WeightFile(
+            filename.removesuffix(".pt"),
+            "sam2",
+            filename,
+            f"{_SAM2_URL}/{filename}",
+            sha256,
+            "Apache-2.0",
+            {"arch": arch},
+        )
+        for arch, filename, sha256 in (
+            (
+                "hiera_l",
+                "sam2.1_hiera_large.pt",
+                "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318",
+            ),
+            (
+                "hiera_b+",
+                "sam2.1_hiera_base_plus.pt",
+                "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5",
+            ),
+            (
+                "hiera_s",
+                "sam2.1_hiera_small.pt",
+                "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38",
+            ),
+            (
+                "hiera_t",
+                "sam2.1_hiera_tiny.pt",
+                "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69",
+            ),
+        )
+    ),
+    *(
         WeightFile(stem, "yolo", f"{stem}.pt", f"{_ULTRALYTICS_URL}/{stem}.pt", sha256, "AGPL-3.0")
         for stem, sha256 in (
             ("yolo11x", "7bc158aa95c0ebfdd87f70f01653c1131b93e92522dbe15c228bcd742e773a24"),
@@ -222,10 +256,10 @@ class WeightChecksumError(WeightsError):
     """The checkpoint's sha256 is not the pinned one (or none is pinned)."""
 
 
-def prompt_roles(detector: str) -> tuple[str, ...]:
+def prompt_roles(detector: str, segmenter: str) -> tuple[str, ...]:
     """The roles of the prompt path's networks: SAM 3 alone (it detects, selects and segments),
-    or the detector, CLIP and SAM."""
-    return ("sam3",) if detector == "sam3" else (detector, "clip", "sam")
+    or the detector, CLIP and the segmenter (SAM or SAM 2)."""
+    return ("sam3",) if detector == "sam3" else (detector, "clip", segmenter)
 
 
 # --- resolving the config ---------------------------------------------------------------------

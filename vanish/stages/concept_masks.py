@@ -134,12 +134,14 @@ def masks_from_concepts(
     batch: int,
     sam3: Mapping,
     no_match: str,
+    roi: Mapping | None,
 ) -> dict:
     """Segment the prompt's instances with SAM 3; write the mask folder and `selection.json`.
 
     `weights_path`/`weights_sha256`: the SAM 3 checkpoint folder and the sha256 of its
     model.safetensors. `sam3`: the config section `prompt.sam3`; `no_match`: the policy
-    `prompt.select.no_match`; `batch`: frames decoded and preprocessed at once.
+    `prompt.select.no_match`; `batch`: frames decoded and preprocessed at once; `roi`: regions of
+    interest (`vanish.masks.write_masks`; None: whole frames).
     """
     frames_dir = Path(frames_dir)
     parsed = parse_prompt(prompt)  # the sheet validated its syntax before any job
@@ -190,6 +192,7 @@ def masks_from_concepts(
     apply_policy(chosen, no_match, sample, prompt)
     with atomic_dir(out_dir) as tmp:
         masks = _frame_masks(instances, chosen.tracks, sources, (meta.height, meta.width))
-        write_masks(masks, meta, tmp, dilation, frame_sources=sources)
+        write_masks(masks, meta, tmp, dilation, frame_sources=sources, roi=roi,
+                    frames_dir=frames_dir)  # fmt: skip
     io.write_selection(selection, record)
     return record

@@ -2,9 +2,10 @@
 
 For tests, benchmarks and dry runs without the published weights: a YOLOv8n built from its YAML
 (saved as an ultralytics checkpoint), a small open_clip config, SAM with a tiny image encoder and
-a tiny Grounding DINO. `write_tiny_models` returns their `weights:` entries (`{path, sha256}`, the
-config's form for an own file) and the prompt settings that fit them, so that they load through the
-real loading code (pinned by sha256 like any other file).
+a tiny Grounding DINO, and SAM 2.1 with a tiny Hiera trunk (saved as the published SAM 2 files
+are: `{"model": state_dict}`). `write_tiny_models` returns their `weights:` entries (`{path,
+sha256}`, the config's form for an own file) and the prompt settings that fit them, so that they
+load through the real loading code (pinned by sha256 like any other file).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ TINY_CLIP = {
     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
 }
 TINY_SAM = {"embed_dim": 32, "depth": 2, "num_heads": 2, "global_attn": [1], "image_size": 256}
+# Hiera: a global-attention block cannot open a stage (those pool), hence stages [1, 1, 2, 1].
+TINY_SAM2 = {
+    "embed_dim": 8,
+    "num_heads": 1,
+    "stages": [1, 1, 2, 1],
+    "global_att_blocks": [3],
+    "window_spec": [8, 4, 4, 4],
+    "image_size": 128,
+    "memory_layers": 1,
+}
 TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "the", "and", "of"] + [
     "person",
     "dog",
@@ -88,6 +99,17 @@ def write_sam(path: Path, model: str | dict = TINY_SAM) -> Path:
     torch.manual_seed(0)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(build_sam(model).state_dict(), path)
+    return path
+
+
+def write_sam2(path: Path, model: str | dict = TINY_SAM2) -> Path:
+    """SAM 2.1 (a tiny Hiera trunk unless `model` names a published one) with random weights,
+    in the published checkpoint layout."""
+    from vanish.models.sam2_video import build_sam2
+
+    torch.manual_seed(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": build_sam2(model).state_dict()}, path)
     return path
 
 
@@ -160,12 +182,19 @@ def pinned(path: Path, hashed: Path | None = None) -> dict[str, str]:
 
 def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
     """Write every tiny model under `folder`; return `weights` (role -> {path, sha256}, for the
-    config's top-level `weights:`) and the `prompt:` settings that fit them (clip, sam, yolo)."""
+    config's top-level `weights:`) and the `prompt:` settings that fit them (clip, sam, sam2,
+    yolo)."""
     folder = Path(folder)
     yolo = write_yolo(folder / "tiny-yolo.pt")
     clip_model, clip_weights = write_clip(folder / "clip")
     sam = write_sam(folder / "tiny-sam.pt")
-    weights = {"yolo": pinned(yolo), "clip": pinned(clip_weights), "sam": pinned(sam)}
+    sam2 = write_sam2(folder / "tiny-sam2.pt")
+    weights = {
+        "yolo": pinned(yolo),
+        "clip": pinned(clip_weights),
+        "sam": pinned(sam),
+        "sam2": pinned(sam2),
+    }
     if grounding_dino:
         gd = write_grounding_dino(folder / "tiny-grounding-dino")
         weights["grounding_dino"] = pinned(gd, gd / "model.safetensors")
@@ -173,6 +202,7 @@ def write_tiny_models(folder: str | Path, grounding_dino: bool = True) -> dict:
         "weights": weights,
         "clip": {"model": clip_model},
         "sam": {"model": dict(TINY_SAM)},
+        "sam2": {"model": dict(TINY_SAM2)},
         "yolo": {"imgsz": 160, "max_det": 5},
     }
 

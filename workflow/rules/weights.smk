@@ -33,6 +33,9 @@ rule download_weights:
     input:
         [
             str(WEIGHTS[role].path)
-            for role in (*PROPAINTER_ROLES, *prompt_roles(config["prompt"]["detector"]))
+            for role in (
+                *PROPAINTER_ROLES,
+                *prompt_roles(config["prompt"]["detector"], config["prompt"]["segmenter"]),
+            )
         ],
     localrule: True
