@@ -14,8 +14,8 @@ it; they never build a stage folder's inner paths themselves, nor import another
   size, only when resized: `full_masks_dir` falls back to `proc/`) and `summary.json` (sample,
   dilation, coverage per frame and overall, `empty`, and `warnings` only when there are any,
   e.g. lossy mask files); user mask files are read by `read_input_mask`'s one rule. With config
-  `roi` it also holds `roi.json` (`Roi`: each shot's region in input pixels and the size they are
-  processed at, or `applied: false`); when applied, `proc/` holds the regions' holes (stages
+  `roi` it may also hold `roi.json` (`Roi`: each shot's region in input pixels and the size they
+  are processed at; only when regions are processed); then `proc/` holds the regions' holes (stages
   read the regions' frames through `ComputedFrames`) and `full/` is always written;
 - flow folders (flows and completed flows): `meta.json` (count, height, width, dtype, chunks, and
   extra keys such as `cuts` and `method`) + `chunk_00000.npz, …`, each chunk holding `forward` and

@@ -3,6 +3,7 @@ mask stage folder from full-size masks."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -125,14 +126,16 @@ def apply_roi(
     shot_boxes = [union(boxes[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     frame = (meta.width, meta.height)
     regions = choose_regions(shot_boxes, frame, roi["margin"], roi["max_fraction"])
+    if regions is None:  # whole frames: the folder as without roi
+        if not meta.resized:
+            shutil.rmtree(writer.full)
+        return
     record = {"frame": list(frame), "shot_holes": [list(b) if b else None for b in shot_boxes]}
-    chosen = None
-    if regions is not None:
-        width, height = regions[0][2] - regions[0][0], regions[0][3] - regions[0][1]
-        size = capped_size(width, height, roi["max_side"])
-        chosen = io.Roi(list(size), starts, [list(r) for r in regions], cuts, roi["margin"],
-                        roi["max_fraction"])  # fmt: skip
-        _write_holes(writer, len(boxes), size, chosen.box)
+    width, height = regions[0][2] - regions[0][0], regions[0][3] - regions[0][1]
+    size = capped_size(width, height, roi["max_side"])
+    chosen = io.Roi(list(size), starts, [list(r) for r in regions], cuts, roi["margin"],
+                    roi["max_fraction"])  # fmt: skip
+    _write_holes(writer, len(boxes), size, chosen.box)
     io.write_roi(out, chosen, record)
 
 
