@@ -49,7 +49,7 @@ RUNS = {  # name -> (max_side, roi.enabled)
 }
 STAGES = {
     "classical": ["frames", "masks_from_files", "flows_classical", "complete_classical",
-                  "propagate", "fill_classical"],
+                  "propagate", "align_classical", "fill_classical"],
     "propainter": ["frames", "masks_from_files", "flows_raft", "complete_rfc", "propagate",
                    "transformer"],
 }  # fmt: skip
@@ -86,7 +86,7 @@ def build(work: Path, frames: int) -> tuple[Path, Path]:
 
 def stage_paths(run: Path) -> dict[str, Path]:
     """The folders of one run's stages."""
-    names = ("frames", "masks", "flows", "completed", "propagated", "inpainted")
+    names = ("frames", "masks", "flows", "completed", "propagated", "aligned", "inpainted")
     return {name: run / name for name in names}
 
 
@@ -108,12 +108,15 @@ def run_chain(args: argparse.Namespace) -> None:
         "flows": {"frames_dir": p["frames"], "masks_dir": p["masks"]},
         "complete": {"flows_dir": p["flows"], "masks_dir": p["masks"]},
         "propagate": {"frames_dir": p["frames"], "masks_dir": p["masks"],
-                      "flows_dir": p["completed"]},
+                      "flows_dir": p["completed"], "keyframes": "", "sample": "roi"},
+        "align": {"frames_dir": p["frames"], "masks_dir": p["masks"], "flows_dir": p["completed"],
+                  "propagated_dir": p["propagated"]},
         "fill": {"frames_dir": p["frames"], "masks_dir": p["masks"], "flows_dir": p["completed"],
-                 "propagated_dir": p["propagated"]},
+                 "keyframes": "",
+                 "propagated_dir": p["aligned" if args.backend == "classical" else "propagated"]},
     }  # fmt: skip
     outputs = {"frames": "frames", "masks": "masks", "flows": "flows", "complete": "completed",
-               "propagate": "propagated", "fill": "inpainted"}  # fmt: skip
+               "propagate": "propagated", "align": "aligned", "fill": "inpainted"}  # fmt: skip
     torch.set_num_threads(args.threads)
     seconds = {}
     for name in STAGES[args.backend]:
