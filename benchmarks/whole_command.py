@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -148,7 +148,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     config = propainter_config(args.work)
     sample_sheet(args.work, args.frames)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"{stamp}, {machine()}, {os.cpu_count()} CPUs, {args.frames} frames at "
           f"{SIZE[0]}x{SIZE[1]}, --cores {args.cores}")  # fmt: skip
     runs = []

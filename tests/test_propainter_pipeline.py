@@ -18,12 +18,12 @@ from synthetic import options
 
 from vanish import io
 from vanish.errors import InputError
+from vanish.models.propainter import InpaintGenerator
 from vanish.stages.complete import complete_flows, load_flow_completion, rfc_complete
 from vanish.stages.flows import raft_flows
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
 from vanish.stages.propagate import propagate, propagate_window
-from vanish.models.propainter import InpaintGenerator
 from vanish.stages.transformer import (
     FeatureCache,
     FolderSource,

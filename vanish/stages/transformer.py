@@ -177,9 +177,7 @@ class SlidingWindowInpainter:
         pending: dict[int, np.ndarray] = {}
         for (local, refs), release in zip(self.windows, self.releases, strict=True):
             inputs = self.source.window(local, refs)
-            prediction = predict_window(
-                self.model, inputs, len(local), self.features, local + refs
-            )
+            prediction = predict_window(self.model, inputs, len(local), self.features, local + refs)
             for offset, index in enumerate(local):
                 image = composite_prediction(
                     prediction[offset], self.source.original(index), self.source.hole(index)
