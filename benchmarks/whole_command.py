@@ -121,7 +121,8 @@ def print_table(runs: list[dict]) -> None:
     parts = [p for p in ORDER if any(p in r["stages"] for r in runs)]
     for part in parts:
         cells = [f"{r['stages'][part]:.2f}" if part in r["stages"] else "" for r in runs]
-        print(f"| {part} | " + " | ".join(cells) + " |")
+        name = "fill (transformer)" if part == "fill" else part
+        print(f"| {name} | " + " | ".join(cells) + " |")
     rest = [r["whole"] - sum(r["stages"].get(p, 0.0) for p in ORDER) for r in runs]
     print("| rest: Snakemake, job start-up, dataset rules | "
           + " | ".join(f"{x:.2f}" for x in rest) + " |")  # fmt: skip
