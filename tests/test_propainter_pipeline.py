@@ -18,18 +18,21 @@ from synthetic import options
 
 from vanish import io
 from vanish.errors import InputError
+from vanish.models.propainter import InpaintGenerator
 from vanish.stages.complete import complete_flows, load_flow_completion, rfc_complete
 from vanish.stages.flows import raft_flows
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
 from vanish.stages.propagate import propagate, propagate_window
 from vanish.stages.transformer import (
+    FeatureCache,
     FolderSource,
     SlidingWindowInpainter,
     TensorSource,
     WindowInputs,
     inpaint_clip,
     load_generator,
+    predict_window,
     propainter_transformer,
 )
 from vanish.testing.rule_checkpoints import write_rule_checkpoints
@@ -241,8 +244,11 @@ class _Zeros(torch.nn.Module):
         super().__init__()
         self.weight = torch.nn.Parameter(torch.zeros(1))
 
-    def forward(self, frames, flows, masks_in, masks_updated, num_local, *args) -> torch.Tensor:
+    def forward(self, frames, flows, masks_in, masks_updated, num_local, *args, **kwargs):
         return torch.zeros_like(frames[:, : int(num_local)])
+
+    def encode(self, frames, masks_in, masks_updated) -> torch.Tensor:
+        return torch.zeros(*frames.shape[:2], 1, 1, 1)
 
 
 def _tiny_stage_folders(root: Path, count: int) -> dict[str, Path]:
@@ -281,6 +287,38 @@ def test_frames_held_do_not_grow_with_clip_length(tmp_path: Path, subvideo_lengt
         peaks.append((source.peak_frames, inpainter.peak_pending))
     assert peaks[0] == peaks[1]
     assert peaks[0][1] <= 11  # composites pending: at most one window of local frames
+
+
+def test_each_frame_is_encoded_once_while_windows_hold_it(tmp_path: Path) -> None:
+    """30 frames: the 6 windows hold 70 frames, 30 distinct, each kept from window to window."""
+    folders = _tiny_stage_folders(tmp_path, 30)
+    source = FolderSource(
+        folders["frames"], folders["masks"], folders["flows"], folders["propagated"]
+    )
+    inpainter = SlidingWindowInpainter(_Zeros(), source, **window_options())
+    assert sum(len(local) + len(refs) for local, refs in inpainter.windows) == 70
+    list(inpainter)
+    assert inpainter.features.encoded == 30
+
+
+def test_shared_encoder_features_give_the_window_outputs() -> None:
+    """Windows predicted with features carried over equal windows encoded from scratch."""
+    torch.manual_seed(0)
+    model = InpaintGenerator().eval()
+    count, size = 8, (64, 64)
+    frames = torch.rand(1, count, 3, *size) * 2 - 1
+    holes = torch.zeros(1, count, 1, *size)
+    holes[..., 20:40, 24:44] = 1
+    flows = torch.randn(1, count - 1, 2, *size)
+    source = TensorSource(frames, holes, holes, flows, -flows, np.zeros((count, *size, 3)))
+    windows = [([0, 1, 2, 3, 4], [6]), ([2, 3, 4, 5, 6], [0]), ([4, 5, 6, 7], [0, 2])]
+    cache = FeatureCache()
+    for local, refs in windows:
+        inputs = source.window(local, refs)
+        shared = predict_window(model, inputs, len(local), cache, local + refs)
+        alone = predict_window(model, inputs, len(local))
+        np.testing.assert_allclose(shared, alone, rtol=0, atol=1e-3)
+    assert cache.encoded == count
 
 
 def test_window_inputs_zero_unfilled_hole_pixels(tmp_path: Path) -> None:

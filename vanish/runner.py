@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-import cv2
 
-from vanish.errors import VanishError
-from vanish.weights import WeightsError
+def passive_openmp() -> None:
+    """Let idle OpenMP threads sleep instead of spinning (`OMP_WAIT_POLICY=PASSIVE`), unless the
+    user chose otherwise.
+
+    torch's OpenMP threads spin at every barrier by default; when other processes share the
+    cores (two jobs at once, other users) the spinning threads take the time slices the working
+    ones need: RAFT on 4 frames at 432x240, 2 threads, on the 2-core dev VM at load 12-15 took
+    17-23 s spinning and 7.5-10 s passive (docs/benchmarks.md). OpenMP reads the variable once,
+    when torch loads it, so this runs on import, before any stage imports torch.
+    """
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+passive_openmp()
+
+import cv2  # noqa: E402  (after the OpenMP setting: cv2 may load an OpenMP runtime)
+
+from vanish.errors import VanishError  # noqa: E402
+from vanish.weights import WeightsError  # noqa: E402
 
 log = logging.getLogger("vanish")
 

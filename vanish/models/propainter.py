@@ -528,6 +528,16 @@ class InpaintGenerator(nn.Module):
         flows_forward, flows_backward = completed_flows
         return image_propagation(masked_frames, flows_forward, flows_backward, masks, interpolation)
 
+    def encode(
+        self, masked_frames: torch.Tensor, masks_in: torch.Tensor, masks_updated: torch.Tensor
+    ) -> torch.Tensor:
+        """Encoder features (B, T, 128, H/4, W/4) of each frame on its own: a frame's features
+        depend on nothing but its pixels and masks, so windows sharing it can share them."""
+        b, t, _, height, width = masked_frames.shape
+        inputs = torch.cat((masked_frames, masks_in, masks_updated), dim=2)
+        feats = self.encoder(inputs.view(b * t, -1, height, width))
+        return feats.view(b, t, *feats.shape[1:])
+
     def forward(
         self,
         masked_frames: torch.Tensor,
@@ -537,19 +547,20 @@ class InpaintGenerator(nn.Module):
         num_local_frames: int | torch.Tensor,
         interpolation: str = "bilinear",
         t_dilation: int = 2,
+        feats: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Inpaint the first `num_local_frames` of (B, T, 3, H, W); the rest are references.
 
         completed_flows: forward/backward flows (B, Lt−1, 2, H, W) between the local frames;
         masks_in: dilated holes, masks_updated: holes left after image propagation (B, T, 1, H, W).
-        Returns tanh output (B, Lt, 3, H, W).
+        feats: `encode` of the same inputs when the caller already has it (the sliding windows
+        share most frames, and the encoder is frame-wise). Returns tanh output (B, Lt, 3, H, W).
         """
         local = int(num_local_frames)
         b, t, _, height, width = masked_frames.shape
-        inputs = torch.cat((masked_frames, masks_in, masks_updated), dim=2)
-        feats = self.encoder(inputs.view(b * t, -1, height, width))
-        _, c, h, w = feats.shape
-        feats = feats.view(b, t, c, h, w)
+        if feats is None:
+            feats = self.encode(masked_frames, masks_in, masks_updated)
+        _, _, c, h, w = feats.shape
 
         flows_forward, flows_backward = (_downsample_flows(f) for f in completed_flows)
         mask_in = _downsample_masks(masks_in)[:, :local]

@@ -68,23 +68,75 @@ def load_generator(path: str | Path, sha256: str | None) -> InpaintGenerator:
     return model.eval()
 
 
-def predict_window(model: InpaintGenerator, inputs: WindowInputs, num_local: int) -> np.ndarray:
+def predict_window(
+    model: InpaintGenerator,
+    inputs: WindowInputs,
+    num_local: int,
+    features: FeatureCache | None = None,
+    indices: list[int] | None = None,
+) -> np.ndarray:
     """Generator output of the local frames as (Lt, H, W, 3) float32 in [0, 255].
 
     Pure (no file I/O). (out + 1) / 2 is formed on the model's device in fp32 and the ×255 on
     the CPU in float32, as the reference does, so that the later truncation matches it.
+    `features` with the window's frame `indices`: encoder features of frames an earlier window
+    already encoded are reused (the same numbers, computed once).
     """
     device, dtype = model_placement(model)
     with torch.no_grad():
+        frames = inputs.frames.to(device, dtype)
+        masks_in = inputs.masks_in.to(device, dtype)
+        masks_updated = inputs.masks_updated.to(device, dtype)
+        feats = None
+        if features is not None and indices is not None:
+            feats = features.window(model, indices, frames, masks_in, masks_updated)
         out = model(
-            inputs.frames.to(device, dtype),
+            frames,
             (inputs.flows_forward.to(device, dtype), inputs.flows_backward.to(device, dtype)),
-            inputs.masks_in.to(device, dtype),
-            inputs.masks_updated.to(device, dtype),
+            masks_in,
+            masks_updated,
             num_local,
+            feats=feats,
         )
         scaled = (out.float() + 1) / 2
     return scaled[0].cpu().permute(0, 2, 3, 1).numpy() * 255
+
+
+class FeatureCache:
+    """Encoder features of the frames of the current window, kept for the next one.
+
+    The generator's encoder works on each frame alone, and consecutive windows share half their
+    local frames and most references (30 frames: 70 frame encodings in 6 windows, 30 distinct),
+    so each frame is encoded once while it stays in the window. Features of frames the window
+    no longer holds are dropped: memory stays bounded by the window.
+    """
+
+    def __init__(self) -> None:
+        self.features: dict[int, torch.Tensor] = {}
+        self.encoded = 0  # frames encoded so far (a test counts them)
+
+    def window(
+        self,
+        model: InpaintGenerator,
+        indices: list[int],
+        frames: torch.Tensor,
+        masks_in: torch.Tensor,
+        masks_updated: torch.Tensor,
+    ) -> torch.Tensor:
+        """Features (1, n, C, h, w) of the window's frames (batch of one, `indices` order)."""
+        new = [k for k, index in enumerate(indices) if index not in self.features]
+        kept = {index: self.features[index] for index in indices if index in self.features}
+        if new:
+            pick = torch.tensor(new, device=frames.device)
+            fresh = model.encode(
+                frames.index_select(1, pick),
+                masks_in.index_select(1, pick),
+                masks_updated.index_select(1, pick),
+            )[0]
+            kept.update({indices[k]: fresh[n] for n, k in enumerate(new)})
+            self.encoded += len(new)
+        self.features = kept
+        return torch.stack([kept[index] for index in indices])[None]
 
 
 def composite_prediction(
@@ -119,11 +171,13 @@ class SlidingWindowInpainter:
         )
         self.releases = release_schedule(self.windows, source.num_frames)
         self.peak_pending = 0
+        self.features = FeatureCache()
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         pending: dict[int, np.ndarray] = {}
         for (local, refs), release in zip(self.windows, self.releases, strict=True):
-            prediction = predict_window(self.model, self.source.window(local, refs), len(local))
+            inputs = self.source.window(local, refs)
+            prediction = predict_window(self.model, inputs, len(local), self.features, local + refs)
             for offset, index in enumerate(local):
                 image = composite_prediction(
                     prediction[offset], self.source.original(index), self.source.hole(index)
