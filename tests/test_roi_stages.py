@@ -11,12 +11,14 @@ from synthetic import moving_box_masks, options, panning_clip, write_clip_folder
 
 from vanish import io
 from vanish.errors import InputError
+from vanish.stability import stability_of_files
 from vanish.stages.align import classical_align
 from vanish.stages.complete import classical_complete
 from vanish.stages.fill import classical_fill
 from vanish.stages.flows import classical_flows
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
+from vanish.stages.metrics import stability_masks_dir
 from vanish.stages.propagate import propagate
 
 ROI = {"margin": 16, "max_fraction": 0.6, "max_side": None, "cut_threshold": 0.3}
@@ -141,3 +143,15 @@ def test_classical_flows_refuse_a_region_below_the_dis_minimum(tmp_path: Path) -
     frames, masks, _ = masked_clip(tmp_path, 24, 256, ROI)
     with pytest.raises(InputError, match=r"sample 's': the processing size 128x24 .* 32 px"):
         classical_flows(frames, masks, tmp_path / "flows", **options("flows_classical"))
+
+
+def test_mask_stability_with_regions_compares_whole_frame_masks(tmp_path: Path) -> None:
+    scores, applied = [], []
+    for roi in (ROI, {**ROI, "max_fraction": 0.0}):  # regions, then the whole-frame fallback
+        frames, masks, _ = masked_clip(tmp_path / str(len(scores)), 200, 320, roi)
+        folder = stability_masks_dir(masks)
+        frame_paths = io.list_images(io.processing_frames_dir(frames))
+        scores.append(stability_of_files(frame_paths, io.list_images(folder))["mask_stability"])
+        applied.append(io.read_roi(masks) is not None)
+    assert applied == [True, False]
+    assert scores[0] == pytest.approx(scores[1], abs=0.02)

@@ -144,6 +144,15 @@ def _scored_frames(
             yield pending.popleft().result()
 
 
+def stability_masks_dir(masks_dir: str | Path) -> Path:
+    """The whole-frame masks mask stability compares: the processing-size ones, or, where the
+    mask stage chose regions of interest (whose `proc/` holds the regions' holes, not whole
+    frames), the input-size ones (`vanish.stability` scales the flow to the masks' size)."""
+    if io.read_roi(masks_dir) is None:
+        return io.processing_masks_dir(masks_dir)
+    return io.full_masks_dir(masks_dir)
+
+
 def _quality(
     sample: str,
     inpainted_dir: Path,
@@ -244,7 +253,7 @@ def compute_metrics(
     metrics.update(
         stability_of_files(
             io.list_images(io.processing_frames_dir(frames_dir)),
-            io.list_images(io.processing_masks_dir(masks_dir)),
+            io.list_images(stability_masks_dir(masks_dir)),
             threads,
         )
     )
