@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,16 @@ def clip_on_disk(tmp_path: Path) -> dict:
         "mask_dir": write_mask_folder(tmp_path / "input" / "masks", masks),
         "tmp": tmp_path,
     }
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any connection attempt or DNS look-up during a test that uses this is a failure (the
+    model loaders must stay offline: `pytestmark = pytest.mark.usefixtures("no_network")`)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[:2]}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)

@@ -5,7 +5,6 @@ stage with `segmenter: sam2` on a synthetic moving object."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +38,7 @@ H, W, T = 48, 64, 8
 SIZE = (12, 16)  # the object's (height, width)
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Any connection attempt or DNS look-up during these tests is a failure."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args[:2]}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/conftest.py
 
 
 def object_boxes(count: int = T, speed: int = 3) -> np.ndarray:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import inspect
 import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +25,7 @@ CPU = torch.device("cpu")
 ROW = {"video": "in/v.mp4", "masks": "", "prompt": "a person and a dog", "ground_truth": ""}
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Any connection attempt or DNS look-up during these tests is a failure."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args[:2]}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
