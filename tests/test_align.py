@@ -9,7 +9,9 @@ from synthetic import moving_box_masks, options, panning_clip, texture
 from vanish import io
 from vanish.models.alignment import (
     AlignSettings,
+    LazyFeatures,
     align_window,
+    camera_holds_still,
     estimate_homography,
     orb_features,
 )
@@ -40,11 +42,47 @@ def test_a_static_plate_is_recovered_exactly_where_the_background_was_seen():
     video = frames.copy()
     video[holes] = (255, 0, 255)  # the object
     current = np.where(holes[..., None], 128, video).astype(np.uint8)  # nothing propagated
-    done, left = align_window(video, holes, current, holes, 0, SETTINGS)
+    done, left, _ = align_window(video, holes, current, holes, 0, SETTINGS)
     seen = holes & (~holes).any(axis=0)[None]  # hole pixels visible in some other frame
     assert seen.sum() > 0.9 * holes.sum()
     np.testing.assert_array_equal(done[seen], background[None].repeat(12, 0)[seen])
     assert not left[seen].any()
+
+
+def noisy_static_clip(count: int = 12, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A static camera's frames (one background plus sensor noise of sigma 2) and its
+    background."""
+    background = texture(120, 192, seed=seed)
+    noise = np.random.default_rng(seed).normal(0, 2, (count, *background.shape))
+    return np.clip(background[None] + noise, 0, 255).astype(np.uint8), background
+
+
+def test_a_noisy_static_camera_holds_still_and_a_slow_pan_does_not():
+    static, _ = noisy_static_clip()
+    holes = moving_box_masks(12, 120, 192, size=(20, 24), speed=8)
+    assert camera_holds_still(static, holes, LazyFeatures(static, holes))
+    pan = panning_clip(12, 120, 192, step=(0, 1), seed=1)  # 1 px a frame, 11 px in all
+    assert not camera_holds_still(pan, holes, LazyFeatures(pan, holes))
+
+
+def test_on_a_still_camera_auto_scope_replaces_propagated_pixels_with_the_plate():
+    video, background = noisy_static_clip()
+    holes = moving_box_masks(12, 120, 192, size=(20, 24), speed=8)
+    video[holes] = (255, 0, 255)  # the object
+    drifted = np.where(holes[..., None], np.roll(video, 3, axis=2), video)  # a drifting chain
+    nothing_left = np.zeros_like(holes)
+    settings = {"references": 4, "span": 60, "min_inliers": 15, "max_error": 6.0}
+    done, left, still = align_window(
+        video, holes, drifted, nothing_left, 0, AlignSettings(**settings, scope="auto")
+    )
+    kept, _, _ = align_window(
+        video, holes, drifted, nothing_left, 0, AlignSettings(**settings, scope="left")
+    )
+    seen = holes & (~holes).any(axis=0)[None]
+    truth = background[None].repeat(12, 0).astype(int)
+    assert still and not left.any()
+    assert np.abs(done[seen] - truth[seen]).mean() < 2  # the plate, noise averaged
+    np.testing.assert_array_equal(kept, drifted)  # "left": propagated pixels stay
 
 
 def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path):
@@ -78,3 +116,16 @@ def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path)
     assert np.abs(result[filled].astype(int) - frames[filled]).mean() < 6
     np.testing.assert_array_equal(result[~holes], frames[~holes])
     assert io.read_json(out / "summary.json")["filled_pixels"] == int(filled.sum())
+
+
+def test_windows_hold_every_target_once_and_small_frames_fit_one_window():
+    from vanish.stages.align import MIN_CHUNK, chunk_length, windows
+
+    assert chunk_length((240, 432, 3), 60) > 1000  # a 432x240 shot of 1,000 frames: one pool
+    assert chunk_length((2160, 3840, 3), 60) == MIN_CHUNK
+    found = windows(5, 105, 10, 40)
+    targets = [t for _, _, first, last in found for t in range(first, last)]
+    assert targets == list(range(5, 105))
+    assert all(
+        lo == max(5, first - 10) and hi == min(105, last + 10) for lo, hi, first, last in found
+    )

@@ -77,3 +77,16 @@ def test_dis_flow_runs_at_the_smallest_processing_side_for_wide_frames(preset):
     source = texture(DIS_MIN_SIDE, 1024, seed=1)
     flow = dis_flow(source, np.roll(source, 1, axis=1), preset)
     assert flow.shape == (2, DIS_MIN_SIDE, 1024) and np.isfinite(flow).all()
+
+
+def test_complete_chunk_equals_filling_each_flow_alone():
+    from vanish.stages.complete import complete_chunk
+
+    rng = np.random.default_rng(0)
+    forward, backward = rng.normal(size=(2, 3, 2, 24, 32))
+    holes = list(moving_box_masks(4, 24, 32, size=(8, 10)))
+    expected_fwd = np.stack([harmonic_fill(forward[k], holes[k]) for k in range(3)])
+    expected_bwd = np.stack([harmonic_fill(backward[k], holes[k + 1]) for k in range(3)])
+    complete_chunk(forward, backward, holes)
+    np.testing.assert_allclose(forward, expected_fwd, atol=1e-9)
+    np.testing.assert_allclose(backward, expected_bwd, atol=1e-9)

@@ -239,13 +239,14 @@ class AlignOptions:
     min_inliers: int
     max_error: float
     scope: str
+    still_references: int
 
     @classmethod
     def from_config(cls, config: Config) -> AlignOptions:
         c = config["classical"]
         return cls(
             c["align_references"], c["align_span"], c["align_min_inliers"], c["align_max_error"],
-            c["align_scope"],
+            c["align_scope"], c["align_still_references"],
         )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ RANSAC_PX = 3.0
 RING_PX = 8  # width of the ring of known pixels around the hole used to judge a reference
 EDGE_PX = 1  # a reference's own hole is grown by this much before its pixels are trusted
 SNAP_PX = 0.1  # a homography moving no corner farther than this is taken as the identity
+MIN_STILL_INLIERS = 15  # feature matches needed to judge whether the camera moves
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,25 @@ def judge(
     """Weight of a warped reference: 0 when its mean absolute error on the ring around the
     hole exceeds `max_error` grey levels (misaligned, or the scene changed), else decreasing
     with that error."""
-    check = ring(hole, target_known & usable)
-    if check.sum() < 16:
-        return 0.0
-    error = float(np.abs(warped[check] - target[check].astype(np.float32)).mean())
+    error = ring_error(target, target_known, hole, warped, usable)
     if error > max_error:
         return 0.0
     return float(np.exp(-((error / max(max_error, 1e-6)) ** 2) * 2))
+
+
+def ring_error(
+    target: np.ndarray,
+    target_known: np.ndarray,
+    hole: np.ndarray,
+    warped: np.ndarray,
+    usable: np.ndarray,
+) -> float:
+    """Mean absolute error (grey levels) of a warped reference on the known ring around the
+    hole; infinite where fewer than 16 ring pixels can be compared."""
+    check = ring(hole, target_known & usable)
+    if check.sum() < 16:
+        return float("inf")
+    return float(np.abs(warped[check] - target[check].astype(np.float32)).mean())
 
 
 def rank_references(
@@ -177,7 +190,43 @@ class AlignSettings:
     span: int
     min_inliers: int
     max_error: float
-    scope: str = "left"  # "left": only what propagation left; "all": every hole pixel
+    scope: str = "auto"  # which hole pixels alignment fills: `align_frame`
+    still_references: int = 16  # references averaged where the camera holds still
+
+
+SCOPES = ("auto", "left", "all")
+
+
+def is_identity(homography: np.ndarray) -> bool:
+    """Whether an (already snapped) homography is the identity."""
+    return bool(np.array_equal(homography, np.eye(3)))
+
+
+def mean_error(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
+    """Mean absolute difference of two images over `where` (infinite where it is empty)."""
+    if not where.any():
+        return float("inf")
+    return float(np.abs(a[where].astype(np.float32) - b[where].astype(np.float32)).mean())
+
+
+def camera_holds_still(frames: np.ndarray, holes: np.ndarray, features: LazyFeatures) -> bool:
+    """Whether the camera does not move over a pool of frames: from the first frame to the
+    middle and to the last one, copying the frame as it is fits the known pixels at least as
+    well as the homography estimated between them. On a static camera that homography still
+    moves the frame by a fraction of a pixel (noisy features), and resampling blurs."""
+    last = len(frames) - 1
+    for other in sorted({last // 2, last} - {0}):
+        homography = features.homography(other, 0, MIN_STILL_INLIERS)
+        if homography is None:
+            return False
+        if is_identity(homography):
+            continue
+        known = ~grow(holes[0], EDGE_PX)
+        moved = warp(frames[other], homography)
+        unmoved = mean_error(frames[other], frames[0], known & ~grow(holes[other], EDGE_PX))
+        if unmoved > mean_error(moved, frames[0], known & warp_known(holes[other], homography)):
+            return False
+    return True
 
 
 def align_frame(
@@ -188,30 +237,42 @@ def align_frame(
     current: np.ndarray,
     left: np.ndarray,
     settings: AlignSettings,
+    still: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fill what it can of the region `left` of frame `target` from aligned references.
+    """Fill hole pixels of frame `target` from aligned references: with `settings.scope` "left"
+    only those in `left` (what propagation could not fill), with "all" every pixel of its hole,
+    with "auto" every pixel of its hole when the camera holds `still` (references are then
+    copied as they are, without estimating a homography: on a static camera the copied pixel is
+    exact, while a chain of flows resamples and drifts, docs/benchmarks.md) and otherwise those
+    in `left`.
 
     frames (T, H, W, 3) uint8 and holes (T, H, W) bool are one shot's original frames and masks;
     `current` the target as propagation left it. Returns the updated frame and the part of
     `left` no reference reached.
     """
-    known = ~left
+    whole = settings.scope == "all" or (settings.scope == "auto" and still)
+    region = holes[target] if whole else left
+    known = ~region
     candidates = []
-    order = rank_references(holes, target, left, settings.references + 2, settings.span)
+    limit = settings.still_references if still else settings.references
+    order = rank_references(holes, target, region, limit + 2, settings.span)
     for index in order:
-        homography = estimate_homography(features[index], features[target], settings.min_inliers)
+        if still and settings.scope == "auto":
+            homography = np.eye(3)
+        else:
+            homography = features.homography(index, target, settings.min_inliers)
         if homography is None:
             continue
         warped = warp(frames[index].astype(np.float32), homography)
         usable = warp_known(holes[index], homography)
-        weight = judge(current, known, left, warped, usable, settings.max_error)
+        weight = judge(current, known, region, warped, usable, settings.max_error)
         if weight > 0:
             candidates.append(Candidate(warped, usable, weight))
-        if len(candidates) == settings.references:
+        if len(candidates) == limit:
             break
     if not candidates:
         return current, left
-    pixels, filled = aggregate(candidates, left)
+    pixels, filled = aggregate(candidates, region)
     out = current.copy()
     out[filled] = np.clip(np.rint(pixels[filled]), 0, 255).astype(np.uint8)
     return out, left & ~filled
@@ -224,24 +285,25 @@ def align_window(
     left: np.ndarray,
     first: int,
     settings: AlignSettings,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Align-fill the targets `current`/`left` (propagated frames and holes left), which are
     frames first, first+1, ... of the reference pool `frames`/`holes` (original frames and masks
-    of the same shot). Returns the updated targets and the holes still left."""
+    of the same shot). Returns the updated targets, the holes still left, and whether the
+    camera was found to hold still (`camera_holds_still`, judged with scope "auto" only)."""
     out, still = current.copy(), left.copy()
-    if settings.references == 0 or len(frames) < 2 or not left.any():
-        return out, still
+    if settings.references == 0 or len(frames) < 2:
+        return out, still, False
     features = LazyFeatures(frames, holes)
+    static = settings.scope == "auto" and camera_holds_still(frames, holes, features)
+    whole = settings.scope == "all" or static
     for offset in range(len(current)):
-        if not still[offset].any():
-            continue
         target = first + offset
-        region = holes[target] if settings.scope == "all" else still[offset]
-        out[offset], missed = align_frame(
-            frames, holes, features, target, out[offset], region, settings
+        if not (holes[target] if whole else still[offset]).any():
+            continue
+        out[offset], still[offset] = align_frame(
+            frames, holes, features, target, out[offset], still[offset], settings, static
         )
-        still[offset] &= missed
-    return out, still
+    return out, still, static
 
 
 class LazyFeatures:
@@ -255,3 +317,7 @@ class LazyFeatures:
         if index not in self.cache:
             self.cache[index] = orb_features(self.frames[index], self.holes[index])
         return self.cache[index]
+
+    def homography(self, source: int, target: int, min_inliers: int) -> np.ndarray | None:
+        """The homography mapping frame `source` onto frame `target` (`estimate_homography`)."""
+        return estimate_homography(self[source], self[target], min_inliers)

@@ -7,6 +7,8 @@ generator (`InpaintGenerator.img_propagation`). Every operation follows the refe
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -22,17 +24,20 @@ def warp(x: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.T
     grid is built and normalised exactly as the reference does so that `nearest` rounds alike.
     """
     _, _, height, width = x.shape
-    rows, cols = torch.meshgrid(
-        torch.arange(height, device=x.device),
-        torch.arange(width, device=x.device),
-        indexing="ij",
-    )
-    base = torch.stack((cols, rows), dim=-1).to(x.dtype)
-    coords = base.unsqueeze(0) + flow.permute(0, 2, 3, 1)
+    coords = _pixel_grid(height, width, x.device, x.dtype) + flow.permute(0, 2, 3, 1)
     norm_x = 2.0 * coords[..., 0] / max(width - 1, 1) - 1.0
     norm_y = 2.0 * coords[..., 1] / max(height - 1, 1) - 1.0
     grid = torch.stack((norm_x, norm_y), dim=-1)
     return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(1, h, w, 2) pixel coordinates (column, row): the same for every warp of a clip."""
+    rows, cols = torch.meshgrid(
+        torch.arange(height, device=device), torch.arange(width, device=device), indexing="ij"
+    )
+    return torch.stack((cols, rows), dim=-1).to(dtype).unsqueeze(0)
 
 
 def fb_consistency(flow_prop: torch.Tensor, flow_check: torch.Tensor) -> torch.Tensor:
@@ -65,8 +70,12 @@ def propagation_step(
     bilinearly warped mask ≤ 0.1). Returns the new frame and the holes left.
     """
     valid = fb_consistency(flow_prop, flow_check)
-    warped = warp(source, flow_prop, interpolation)
-    source_hole = binarize(warp(source_mask, flow_prop))
+    if interpolation == "bilinear":  # one resampling for both (channels are independent)
+        both = warp(torch.cat((source, source_mask), dim=1), flow_prop)
+        warped, warped_mask = both[:, :-1], both[:, -1:]
+    else:
+        warped, warped_mask = warp(source, flow_prop, interpolation), warp(source_mask, flow_prop)
+    source_hole = binarize(warped_mask)
     fill = binarize(current_mask * valid * (1 - source_hole))
     frame = fill * warped + (1 - fill) * current
     mask = binarize(current_mask * (1 - valid * (1 - source_hole)))

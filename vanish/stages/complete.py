@@ -50,13 +50,24 @@ def classical_complete(
         for start, stop in io.iter_chunks(reader.count, chunk):
             forward, backward = reader.read(start, stop)
             read = io.read_mask_paths(hole_paths[start : stop + 1])
-            holes = np.stack([dilate(h, margin) for h in read])
-            for offset in range(stop - start):
-                forward[offset] = harmonic_fill(forward[offset], holes[offset])
-                backward[offset] = harmonic_fill(backward[offset], holes[offset + 1])
+            holes = [dilate(h, margin) for h in read]
+            complete_chunk(forward, backward, holes)
             writer.append(forward, backward)
         writer.close(cuts=reader.cuts, method=f"{reader.meta.get('method', '?')}+harmonic")
     return Path(out_dir)
+
+
+def complete_chunk(forward: np.ndarray, backward: np.ndarray, holes: list[np.ndarray]) -> None:
+    """Harmonically fill, in place, n forward and backward flows (n, 2, H, W) inside the holes
+    of their n+1 frames. Forward flow k and backward flow k-1 both live on frame k's grid and
+    take its hole, so they are solved together: one sparse factorisation per frame, not two."""
+    count = len(forward)
+    for frame, hole in enumerate(holes):
+        on_grid = [(forward, frame)] if frame < count else []
+        on_grid += [(backward, frame - 1)] if frame > 0 else []
+        filled = harmonic_fill(np.concatenate([flows[k] for flows, k in on_grid]), hole)
+        for (flows, k), part in zip(on_grid, np.split(filled, len(on_grid)), strict=True):
+            flows[k] = part
 
 
 def load_flow_completion(path: str | Path, sha256: str | None) -> RecurrentFlowCompleteNet:
