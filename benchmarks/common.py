@@ -148,6 +148,7 @@ def run_classical(
                 str(video),
                 benchmark_files=[],
                 selection="",
+                threads=1,
                 **options("metrics"),
             ),
         )

@@ -85,7 +85,9 @@ def test_on_a_still_camera_auto_scope_replaces_propagated_pixels_with_the_plate(
     np.testing.assert_array_equal(kept, drifted)  # "left": propagated pixels stay
 
 
-def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path):
+def stage_inputs(tmp_path, frames: np.ndarray, masks: np.ndarray, keyframes: list[int]):
+    """The align stage's input folders for a clip, as if propagation had filled nothing (its
+    summary lists the `keyframes` it applied)."""
     from synthetic import write_clip_folder, write_mask_folder
 
     from vanish.stages.complete import classical_complete
@@ -93,8 +95,6 @@ def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path)
     from vanish.stages.frames import extract_frames
     from vanish.stages.masks import masks_from_files
 
-    frames = panning_clip(10, 96, 128, step=(0, 3))
-    masks = moving_box_masks(10, 96, 128, size=(16, 20), speed=6)
     video = write_clip_folder(tmp_path / "in", frames)
     frames_dir = extract_frames("a", video, tmp_path / "frames", **options("frames"))
     masks_dir = masks_from_files(
@@ -105,7 +105,15 @@ def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path)
     completed = classical_complete(flows, masks_dir, tmp_path / "completed")
     holes = io.read_masks(masks_dir / "proc")
     grey = np.where(holes[..., None], 128, frames).astype(np.uint8)
-    io.write_propagated(tmp_path / "prop", grey, holes, 0)  # as if propagation filled nothing
+    io.write_propagated(tmp_path / "prop", grey, holes, 0)
+    io.write_propagation_summary(tmp_path / "prop", {"keyframes": keyframes})
+    return frames_dir, masks_dir, completed, holes
+
+
+def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path):
+    frames = panning_clip(10, 96, 128, step=(0, 3))
+    masks = moving_box_masks(10, 96, 128, size=(16, 20), speed=6)
+    frames_dir, masks_dir, completed, holes = stage_inputs(tmp_path, frames, masks, [])
     out = classical_align(
         frames_dir, masks_dir, completed, tmp_path / "prop", tmp_path / "aligned",
         **options("align_classical"),
@@ -116,6 +124,19 @@ def test_the_stage_fills_from_the_shot_and_keeps_the_propagated_format(tmp_path)
     assert np.abs(result[filled].astype(int) - frames[filled]).mean() < 6
     np.testing.assert_array_equal(result[~holes], frames[~holes])
     assert io.read_json(out / "summary.json")["filled_pixels"] == int(filled.sum())
+
+
+def test_pixels_carried_from_user_keyframes_are_not_replaced_by_the_still_camera_plate(tmp_path):
+    frames, _ = noisy_static_clip()
+    masks = moving_box_masks(12, 120, 192, size=(20, 24), speed=8)
+    frames_dir, masks_dir, completed, holes = stage_inputs(tmp_path, frames, masks, [3])
+    keyed = np.where(holes[..., None], 40, frames).astype(np.uint8)  # as if a keyframe filled all
+    io.write_propagated(tmp_path / "prop", keyed, np.zeros_like(holes), 0)
+    out = classical_align(
+        frames_dir, masks_dir, completed, tmp_path / "prop", tmp_path / "aligned",
+        **options("align_classical"),
+    )  # fmt: skip
+    np.testing.assert_array_equal(io.read_propagated(out)[0], keyed)
 
 
 def test_windows_hold_every_target_once_and_small_frames_fit_one_window():

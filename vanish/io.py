@@ -658,6 +658,11 @@ def write_propagation_summary(propagated_dir: str | Path, summary: Mapping) -> N
     write_json(Path(propagated_dir) / _SUMMARY, dict(summary))
 
 
+def read_propagation_summary(propagated_dir: str | Path) -> dict:
+    """The propagated folder's `summary.json` (as `write_propagation_summary` wrote it)."""
+    return read_json(Path(propagated_dir) / _SUMMARY)
+
+
 DETECTION_COLUMNS = {
     "frame": "int32",
     "track": "int32",

@@ -56,6 +56,8 @@ def classical_align(
     still_references: int,
 ) -> Path:
     """Align-fill the holes left in `propagated_dir`; writes the same format into `out_dir`."""
+    if scope == "auto" and io.read_propagation_summary(propagated_dir).get("keyframes"):
+        scope = "left"  # the user's keyframes were carried first: nothing may replace them
     settings = AlignSettings(references, span, min_inliers, max_error, scope, still_references)
     source = io.ComputedFrames(frames_dir, masks_dir)  # regions of interest cut on reading
     hole_paths = io.computed_hole_paths(masks_dir)
