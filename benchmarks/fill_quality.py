@@ -36,6 +36,7 @@ size: hole-PSNR pooled over the clip's (dilated) holes, PSNR and SSIM averaged o
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import tempfile
 import time
@@ -149,16 +150,22 @@ def clean_plate(frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return plate.round().astype(np.uint8)
 
 
+@functools.cache
+def surveillance_scene(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """vtest.avi's frames, walker masks and clean plate (built once for both segments)."""
+    if hashlib.sha256(path.read_bytes()).hexdigest() != VTEST_SHA256:
+        raise SystemExit(f"{path} is not OpenCV's vtest.avi (sha256 {VTEST_SHA256})")
+    frames = read_video(path)
+    masks = people_masks(frames)
+    return frames, masks, clean_plate(frames, masks)
+
+
 def people(path: Path | None, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(video, masks, truth): 40 frames of vtest.avi from `start`, walkers masked, the truth
     inside the masks the whole video's clean plate."""
     if path is None:
         raise SystemExit("the people_* clips need --vtest PATH (see the module's docstring)")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != VTEST_SHA256:
-        raise SystemExit(f"{path} is not OpenCV's vtest.avi (sha256 {VTEST_SHA256})")
-    frames = read_video(path)
-    masks = people_masks(frames)
-    plate = clean_plate(frames, masks)
+    frames, masks, plate = surveillance_scene(path)
     video, holes = frames[start : start + FRAMES], masks[start : start + FRAMES]
     return video, holes, np.where(holes[..., None], plate[None], video)
 

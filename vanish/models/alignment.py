@@ -194,9 +194,6 @@ class AlignSettings:
     still_references: int = 16  # references averaged where the camera holds still
 
 
-SCOPES = ("auto", "left", "all")
-
-
 def is_identity(homography: np.ndarray) -> bool:
     """Whether an (already snapped) homography is the identity."""
     return bool(np.array_equal(homography, np.eye(3)))
