@@ -206,25 +206,23 @@ def mean_error(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     return float(np.abs(a[where].astype(np.float32) - b[where].astype(np.float32)).mean())
 
 
-def camera_holds_still(
-    frames: np.ndarray, holes: np.ndarray, features: LazyFeatures, max_error: float
-) -> bool:
+def camera_holds_still(frames: np.ndarray, holes: np.ndarray, features: LazyFeatures) -> bool:
     """Whether the camera does not move over a pool of frames: from the first frame to the
-    middle and to the last one, the known pixels differ by at most `max_error` grey levels on
-    average (noise, not motion) and copying the frame as it is fits them at least as well as the
-    homography estimated between the two. On a static camera that homography still moves the
-    frame by a fraction of a pixel (noisy features), and resampling blurs; a hand-held camera
-    whose scene no homography fits differs by more than noise."""
+    middle and to the last one, copying the frame as it is fits the known pixels at least as
+    well as the homography estimated between them. On a static camera that homography still
+    moves the frame by a fraction of a pixel (noisy features), and resampling blurs. Where this
+    says "still" wrongly (a scene no homography fits), the ring check of each reference
+    (`judge`) still keeps misaligned ones out."""
     last = len(frames) - 1
     for other in sorted({last // 2, last} - {0}):
-        known = ~grow(holes[0], EDGE_PX)
-        unmoved = mean_error(frames[other], frames[0], known & ~grow(holes[other], EDGE_PX))
         homography = features.homography(other, 0, MIN_STILL_INLIERS)
-        if unmoved > max_error or homography is None:
+        if homography is None:
             return False
         if is_identity(homography):
             continue
+        known = ~grow(holes[0], EDGE_PX)
         moved = warp(frames[other], homography)
+        unmoved = mean_error(frames[other], frames[0], known & ~grow(holes[other], EDGE_PX))
         if unmoved > mean_error(moved, frames[0], known & warp_known(holes[other], homography)):
             return False
     return True
@@ -295,9 +293,7 @@ def align_window(
     if settings.references == 0 or len(frames) < 2:
         return out, still, False
     features = LazyFeatures(frames, holes)
-    static = settings.scope == "auto" and camera_holds_still(
-        frames, holes, features, settings.max_error
-    )
+    static = settings.scope == "auto" and camera_holds_still(frames, holes, features)
     whole = settings.scope == "all" or static
     for offset in range(len(current)):
         target = first + offset
