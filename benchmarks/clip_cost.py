@@ -15,21 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from common import REPO, build_clip, machine, today
-
-from vanish import io
+from common import build_clip, machine, one_sample_sheet, run_workflow, stage_seconds, today
 
 PROCESSING = ("flows", "complete", "propagate", "fill")
 CLIP = {"source": "bigbuckbunny.mp4", "start": 60, "frames": 40, "width": None, "seed": 0}
 SAMPLE = "bbb720"
-STAGE_LOG = re.compile(r"stage (\w+) done in ([\d.]+) s")
 
 
 def sample_sheet(work: Path) -> Path:
@@ -37,41 +29,7 @@ def sample_sheet(work: Path) -> Path:
     clip = work / "clips" / SAMPLE
     if not (clip / "video.mp4").is_file():
         build_clip(SAMPLE, CLIP, work / "clips")
-    sheet = work / "samples.tsv"
-    video, masks = clip / "video.mp4", clip / "masks"
-    sheet.write_text(
-        f"sample\tvideo\tmasks\tprompt\tground_truth\n{SAMPLE}\t{video}\t{masks}\t\t{video}\n"
-    )
-    return sheet
-
-
-def whole_command(work: Path, sheet: Path, granularity: str, cores: int) -> float:
-    """Wall seconds of the whole workflow on a fresh results folder."""
-    shutil.rmtree(work / "results", ignore_errors=True)
-    shutil.rmtree(work / ".snakemake", ignore_errors=True)
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(work), "--configfile", str(REPO / "config" / "config.yaml"),
-        "--cores", str(cores), "--config", f"samples={sheet}", "results=results",
-        f"granularity={granularity}",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(done.stderr[-4000:])
-    return seconds
-
-
-def stage_seconds(results: Path) -> dict[str, float]:
-    """Seconds of every stage: timing files, and a video job's log for the bookkeeping ones."""
-    found = io.runtime_from_benchmarks(sorted((results / "benchmarks" / SAMPLE).glob("*.tsv")))
-    log = results / "logs" / SAMPLE / "video.log"
-    if log.is_file():
-        for step, seconds in STAGE_LOG.findall(log.read_text()):
-            found.setdefault(step, float(seconds))
-    return found
+    return one_sample_sheet(work, SAMPLE, clip)
 
 
 def main() -> None:
@@ -85,8 +43,9 @@ def main() -> None:
     sheet = sample_sheet(args.work)
     for repeat in range(args.repeats):
         load = os.getloadavg()[0]
-        whole = whole_command(args.work, sheet, args.granularity, args.cores)
-        stages = stage_seconds(args.work / "results")
+        config = [f"samples={sheet}", "results=results", f"granularity={args.granularity}"]
+        whole = run_workflow(args.work, args.cores, config)
+        stages = stage_seconds(args.work / "results", SAMPLE)
         processing = sum(stages.get(step, 0.0) for step in PROCESSING)
         print(f"\nrun {repeat + 1}: {args.granularity} granularity, {today()}, {machine()}")
         print(f"load average (1 min) at the start: {load:.2f}")

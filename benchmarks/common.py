@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -12,6 +17,7 @@ from typing import Any
 import torch
 import yaml
 
+from vanish import io
 from vanish.config import default_config
 from vanish.demo import build_demo_clip
 from vanish.table import BY_NAME, stage_options
@@ -153,3 +159,62 @@ def run_classical(
             ),
         )
     return times
+
+
+STAGE_LOG = re.compile(r"stage (\w+) done in ([\d.]+) s")  # a video job's log line per stage
+
+
+def one_sample_sheet(work: Path, sample: str, clip: Path) -> Path:
+    """A one-row sample sheet for `clip` (video.mp4 + masks/), the clip its own ground truth."""
+    sheet = work / "samples.tsv"
+    video, masks = clip / "video.mp4", clip / "masks"
+    sheet.write_text(
+        f"sample\tvideo\tmasks\tprompt\tground_truth\n{sample}\t{video}\t{masks}\t\t{video}\n"
+    )
+    return sheet
+
+
+def propainter_config(work: Path, settings: dict[str, Any]) -> Path:
+    """A config file (written once in `work`) pointing the propainter backend at rule checkpoints
+    (`vanish.testing.rule_checkpoints`: the published layouts and compute, deterministic values),
+    with the `propainter` `settings`."""
+    from vanish.testing.rule_checkpoints import write_rule_checkpoints
+
+    path = work / "propainter.yaml"
+    if not path.is_file():
+        files = write_rule_checkpoints(work / "weights", seed=0)
+        weights = {name: {"path": str(file), "sha256": sha} for name, (file, sha) in files.items()}
+        path.write_text(yaml.safe_dump({"weights": weights, "propainter": settings}))
+    return path
+
+
+def run_workflow(
+    work: Path, cores: int, config: list[str], repo: Path = REPO, configfiles: tuple = ()
+) -> float:
+    """Wall seconds of `snakemake` of checkout `repo` in `work` on a fresh results folder, as a
+    user runs it (`--cores`, the default config file, then `configfiles`, then `config`)."""
+    shutil.rmtree(work / "results", ignore_errors=True)
+    shutil.rmtree(work / ".snakemake", ignore_errors=True)
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+        "--directory", str(work), "--configfile", str(repo / "config" / "config.yaml"),
+        *map(str, configfiles), "--cores", str(cores), "--config", *config,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-4000:])
+    return seconds
+
+
+def stage_seconds(results: Path, sample: str) -> dict[str, float]:
+    """Seconds of every stage of `sample`: its timing files, and a video job's log for the
+    bookkeeping stages that have none."""
+    found = io.runtime_from_benchmarks(sorted((results / "benchmarks" / sample).glob("*.tsv")))
+    log = results / "logs" / sample / "video.log"
+    if log.is_file():
+        for step, seconds in STAGE_LOG.findall(log.read_text()):
+            found.setdefault(step, float(seconds))
+    return found

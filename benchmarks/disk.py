@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import ffmpeg
-import yaml
-from common import REPO, machine, today
+from common import machine, one_sample_sheet, propainter_config, run_workflow, today
 
 from vanish import io
 from vanish.atomic import atomic_dir
@@ -63,44 +59,15 @@ def build_clip(folder: Path, frames: int, width: int, height: int) -> Path:
     return folder
 
 
-def propainter_config(work: Path) -> Path:
-    """A config file pointing the propainter backend at rule checkpoints (written once)."""
-    from vanish.testing.rule_checkpoints import write_rule_checkpoints
-
-    path = work / "propainter.yaml"
-    if not path.is_file():
-        files = write_rule_checkpoints(work / "weights", seed=0)
-        weights = {name: {"path": str(file), "sha256": sha} for name, (file, sha) in files.items()}
-        path.write_text(yaml.safe_dump({"weights": weights, "propainter": PROPAINTER}))
-    return path
-
-
-def run_workflow(work: Path, sample: str, clip: Path, backend: str, keep: str, cores: int) -> Path:
+def run_sample(work: Path, sample: str, clip: Path, backend: str, keep: str, cores: int) -> Path:
     """The whole workflow on one clip in a fresh results folder; returns the sample's folder."""
-    results = work / "results"
-    shutil.rmtree(results, ignore_errors=True)
-    shutil.rmtree(work / ".snakemake", ignore_errors=True)
-    sheet = work / "samples.tsv"
-    video, masks = clip / "video.mp4", clip / "masks"
-    sheet.write_text(
-        f"sample\tvideo\tmasks\tprompt\tground_truth\n{sample}\t{video}\t{masks}\t\t{video}\n"
-    )
-    width = probe_video(video).width
-    configfiles = [str(REPO / "config" / "config.yaml")]
-    if backend == "propainter":
-        configfiles.append(str(propainter_config(work)))
+    sheet = one_sample_sheet(work, sample, clip)
+    width = probe_video(clip / "video.mp4").width
+    configfiles = (propainter_config(work, PROPAINTER),) if backend == "propainter" else ()
     config = [f"samples={sheet}", "results=results", f"backend={backend}", f"max_side={width}"]
     config += [f"keep={keep}"] if keep else []
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(work), "--configfile", *configfiles, "--cores", str(cores),
-        "--config", *config,
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    if done.returncode != 0:
-        raise SystemExit(done.stderr[-4000:])
-    return results / sample
+    run_workflow(work, cores, config, configfiles=configfiles)
+    return work / "results" / sample
 
 
 def size_of(path: Path) -> int:
@@ -142,12 +109,10 @@ def main() -> None:
                 args.work / "clips" / f"{sample}-{args.frames}", args.frames, width, height
             )
             load = os.getloadavg()[0]
-            folder = run_workflow(args.work, sample, clip, backend, "all", args.cores)
+            folder = run_sample(args.work, sample, clip, backend, "all", args.cores)
             count = len(list(io.processing_frames_dir(folder / "frames").glob("*.png")))
             everything = sizes_by_output(folder)
-            default = sizes_by_output(
-                run_workflow(args.work, sample, clip, backend, "", args.cores)
-            )
+            default = sizes_by_output(run_sample(args.work, sample, clip, backend, "", args.cores))
             report(f"{backend}, {text}", load, count, everything, default)
 
 

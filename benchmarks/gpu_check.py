@@ -1112,19 +1112,7 @@ def section_stages(ctx: Context) -> None:
                             "peak_GiB": peak,
                         }
                     )
-                total = sum(r["seconds"] for r in rows)
-                rows.append(
-                    {
-                        **case,
-                        "stage": "whole path",
-                        "seconds": total,
-                        "s_per_frame": total / count,
-                        "frames_per_s": count / total,
-                        "peak_GiB": max((r["peak_GiB"] or 0.0) for r in rows)
-                        if ctx.device.type == "cuda"
-                        else None,
-                    }
-                )
+                rows.append(whole_path_row(case, rows, count, ctx.device.type == "cuda"))
                 for row in rows:
                     ctx.report.row(name, row)
             except Exception as error:  # noqa: BLE001
@@ -1134,6 +1122,14 @@ def section_stages(ctx: Context) -> None:
                 ctx.free()
         section_roi_case(ctx, name, width, height, count, iterations, coefficients)
         del clip, flows
+
+
+def whole_path_row(case: dict, rows: list[dict], count: int, cuda: bool) -> dict:
+    """The "whole path" row summing the per-stage `rows` of one case (peak memory: CUDA only)."""
+    total = sum(r["seconds"] for r in rows)
+    peak = max((r["peak_GiB"] or 0.0) for r in rows) if cuda else None
+    return {**case, "stage": "whole path", "seconds": total, "s_per_frame": total / count,
+            "frames_per_s": count / total, "peak_GiB": peak}  # fmt: skip
 
 
 ROI_MARGIN = 64  # config roi.margin's default
@@ -1191,12 +1187,7 @@ def section_roi_case(ctx, name, width, height, count, iterations, coefficients) 
                 label = stage + (" (fp32 run)" if shared else "")
                 rows.append({**case, "stage": label, "seconds": seconds,
                              "s_per_frame": seconds / count, "peak_GiB": peak})  # fmt: skip
-            total = sum(r["seconds"] for r in rows)
-            peaks = [r["peak_GiB"] or 0.0 for r in rows]
-            peak = max(peaks) if ctx.device.type == "cuda" else None
-            rows.append({**case, "stage": "whole path", "seconds": total,
-                         "s_per_frame": total / count, "frames_per_s": count / total,
-                         "peak_GiB": peak})  # fmt: skip
+            rows.append(whole_path_row(case, rows, count, ctx.device.type == "cuda"))
             for row in rows:
                 ctx.report.row(name, row)
         except Exception as error:  # noqa: BLE001

@@ -25,68 +25,31 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-from common import REPO, machine
+from common import (
+    REPO,
+    machine,
+    one_sample_sheet,
+    propainter_config,
+    run_workflow,
+    stage_seconds,
+)
 from disk import build_clip
-
-from vanish import io
 
 SAMPLE = "bbb432"
 SIZE = (432, 240)
-STAGE_LOG = re.compile(r"stage (\w+) done in ([\d.]+) s")
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ", re.MULTILINE)
 SPAN = "video job's log span"
 ORDER = ("frames", "masks", "flows", "complete", "propagate", "fill", "encode", "metrics",
          "provenance", "report")  # fmt: skip
 
 
-def propainter_config(work: Path) -> Path:
-    """Config file: rule checkpoints for the three networks, the CPU, schema defaults else."""
-    from vanish.testing.rule_checkpoints import write_rule_checkpoints
-
-    path = work / "propainter.yaml"
-    if not path.is_file():
-        files = write_rule_checkpoints(work / "weights", seed=0)
-        weights = {name: {"path": str(file), "sha256": sha} for name, (file, sha) in files.items()}
-        path.write_text(yaml.safe_dump({"weights": weights, "propainter": {"device": "cpu"}}))
-    return path
-
-
 def sample_sheet(work: Path, frames: int) -> Path:
     """The clip (built once) and a one-row sheet with the clip as its own ground truth."""
     clip = build_clip(work / "clips" / f"{SAMPLE}_{frames}", frames, *SIZE)
-    sheet = work / "samples.tsv"
-    video, masks = clip / "video.mp4", clip / "masks"
-    sheet.write_text(
-        f"sample\tvideo\tmasks\tprompt\tground_truth\n{SAMPLE}\t{video}\t{masks}\t\t{video}\n"
-    )
-    return sheet
-
-
-def run_command(work: Path, repo: Path, config: Path, granularity: str, cores: int) -> float:
-    """Wall seconds of the whole workflow of checkout `repo` on a fresh results folder."""
-    shutil.rmtree(work / "results", ignore_errors=True)
-    shutil.rmtree(work / ".snakemake", ignore_errors=True)
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
-        "--directory", str(work), "--configfile", str(repo / "config" / "config.yaml"),
-        str(config), "--cores", str(cores), "--config", f"samples={work / 'samples.tsv'}",
-        "results=results", "backend=propainter", f"granularity={granularity}",
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(repo)}
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(done.stderr[-4000:])
-    return seconds
+    return one_sample_sheet(work, SAMPLE, clip)
 
 
 def log_span(log: Path) -> tuple[datetime, datetime] | None:
@@ -98,18 +61,13 @@ def log_span(log: Path) -> tuple[datetime, datetime] | None:
     return parse[0], parse[1]
 
 
-def stage_seconds(results: Path) -> dict[str, float]:
-    """Seconds of every stage (timing files, a video job's log for the bookkeeping ones) and a
-    video job's log span (first to last line: the job less its Python start-up and imports)."""
-    found = io.runtime_from_benchmarks(sorted((results / "benchmarks" / SAMPLE).glob("*.tsv")))
-    log = results / "logs" / SAMPLE / "video.log"
-    if log.is_file():
-        for step, seconds in STAGE_LOG.findall(log.read_text()):
-            found.setdefault(step, float(seconds))
-        span = log_span(log)
-        if span:
-            job = (span[1] - span[0]).total_seconds()
-            found[SPAN] = job
+def stage_and_span_seconds(results: Path) -> dict[str, float]:
+    """Seconds of every stage (`common.stage_seconds`) and a video job's log span (first to
+    last line: the job less its Python start-up and imports)."""
+    found = stage_seconds(results, SAMPLE)
+    span = log_span(results / "logs" / SAMPLE / "video.log")
+    if span:
+        found[SPAN] = (span[1] - span[0]).total_seconds()
     return found
 
 
@@ -147,8 +105,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/vanish-whole-command"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    config = propainter_config(args.work)
-    sample_sheet(args.work, args.frames)
+    config = propainter_config(args.work, {"device": "cpu"})
+    sheet = sample_sheet(args.work, args.frames)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"{stamp}, {machine()}, {os.cpu_count()} CPUs, {args.frames} frames at "
           f"{SIZE[0]}x{SIZE[1]}, --cores {args.cores}")  # fmt: skip
@@ -157,8 +115,13 @@ def main() -> None:
         for granularity in args.granularity:
             for repo in args.repo:
                 before = os.getloadavg()[0]
-                whole = run_command(args.work, repo, config, granularity, args.cores)
-                stages = stage_seconds(args.work / "results")
+                whole = run_workflow(
+                    args.work, args.cores,
+                    [f"samples={sheet}", "results=results", "backend=propainter",
+                     f"granularity={granularity}"],
+                    repo, (config,),
+                )  # fmt: skip
+                stages = stage_and_span_seconds(args.work / "results")
                 label = f"{granularity} #{repeat + 1}"
                 label += f" {repo.name}" if len(args.repo) > 1 else ""
                 runs.append({"label": label, "whole": whole, "stages": stages,

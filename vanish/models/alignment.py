@@ -115,6 +115,13 @@ class Candidate:
     weight: float
 
 
+def mean_error(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
+    """Mean absolute difference of two images over `where` (infinite where it is empty)."""
+    if not where.any():
+        return float("inf")
+    return float(np.abs(a[where].astype(np.float32) - b[where].astype(np.float32)).mean())
+
+
 def judge(
     target: np.ndarray,
     target_known: np.ndarray,
@@ -126,25 +133,13 @@ def judge(
     """Weight of a warped reference: 0 when its mean absolute error on the ring around the
     hole exceeds `max_error` grey levels (misaligned, or the scene changed), else decreasing
     with that error."""
-    error = ring_error(target, target_known, hole, warped, usable)
+    check = ring(hole, target_known & usable)
+    if check.sum() < 16:
+        return 0.0
+    error = mean_error(warped, target, check)
     if error > max_error:
         return 0.0
     return float(np.exp(-((error / max(max_error, 1e-6)) ** 2) * 2))
-
-
-def ring_error(
-    target: np.ndarray,
-    target_known: np.ndarray,
-    hole: np.ndarray,
-    warped: np.ndarray,
-    usable: np.ndarray,
-) -> float:
-    """Mean absolute error (grey levels) of a warped reference on the known ring around the
-    hole; infinite where fewer than 16 ring pixels can be compared."""
-    check = ring(hole, target_known & usable)
-    if check.sum() < 16:
-        return float("inf")
-    return float(np.abs(warped[check] - target[check].astype(np.float32)).mean())
 
 
 def rank_references(
@@ -199,13 +194,6 @@ def is_identity(homography: np.ndarray) -> bool:
     return bool(np.array_equal(homography, np.eye(3)))
 
 
-def mean_error(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
-    """Mean absolute difference of two images over `where` (infinite where it is empty)."""
-    if not where.any():
-        return float("inf")
-    return float(np.abs(a[where].astype(np.float32) - b[where].astype(np.float32)).mean())
-
-
 def camera_holds_still(frames: np.ndarray, holes: np.ndarray, features: LazyFeatures) -> bool:
     """Whether the camera does not move over a pool of frames: from the first frame to the
     middle and to the last one, copying the frame as it is fits the known pixels at least as
@@ -215,7 +203,7 @@ def camera_holds_still(frames: np.ndarray, holes: np.ndarray, features: LazyFeat
     (`judge`) still keeps misaligned ones out."""
     last = len(frames) - 1
     for other in sorted({last // 2, last} - {0}):
-        homography = features.homography(other, 0, MIN_STILL_INLIERS)
+        homography = estimate_homography(features[other], features[0], MIN_STILL_INLIERS)
         if homography is None:
             return False
         if is_identity(homography):
@@ -238,28 +226,29 @@ def align_frame(
     settings: AlignSettings,
     still: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fill hole pixels of frame `target` from aligned references: with `settings.scope` "left"
-    only those in `left` (what propagation could not fill), with "all" every pixel of its hole,
-    with "auto" every pixel of its hole when the camera holds `still` (references are then
+    """Fill hole pixels of frame `target` from aligned references: those in `left` (what
+    propagation could not fill), or every pixel of its hole with `settings.scope` "all" or when
+    the camera holds `still` (`align_window` judges that under scope "auto"; references are then
     copied as they are, without estimating a homography: on a static camera the copied pixel is
-    exact, while a chain of flows resamples and drifts, docs/benchmarks.md) and otherwise those
-    in `left`.
+    exact, while a chain of flows resamples and drifts, docs/benchmarks.md).
 
     frames (T, H, W, 3) uint8 and holes (T, H, W) bool are one shot's original frames and masks;
     `current` the target as propagation left it. Returns the updated frame and the part of
     `left` no reference reached.
     """
-    whole = settings.scope == "all" or (settings.scope == "auto" and still)
+    whole = settings.scope == "all" or still
     region = holes[target] if whole else left
     known = ~region
     candidates = []
     limit = settings.still_references if still else settings.references
     order = rank_references(holes, target, region, limit + 2, settings.span)
     for index in order:
-        if still and settings.scope == "auto":
+        if still:
             homography = np.eye(3)
         else:
-            homography = features.homography(index, target, settings.min_inliers)
+            homography = estimate_homography(
+                features[index], features[target], settings.min_inliers
+            )
         if homography is None:
             continue
         warped = warp(frames[index].astype(np.float32), homography)
@@ -316,7 +305,3 @@ class LazyFeatures:
         if index not in self.cache:
             self.cache[index] = orb_features(self.frames[index], self.holes[index])
         return self.cache[index]
-
-    def homography(self, source: int, target: int, min_inliers: int) -> np.ndarray | None:
-        """The homography mapping frame `source` onto frame `target` (`estimate_homography`)."""
-        return estimate_homography(self[source], self[target], min_inliers)
