@@ -170,8 +170,10 @@ class RangeHandler(BaseHTTPRequestHandler):
         body = PAYLOAD[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # counted before writing: the client may finish reading (and the test check the count)
+        # before this thread returns from the write
         self.server.sent += len(body)
+        self.wfile.write(body)
 
     def log_message(self, *args) -> None:
         pass
