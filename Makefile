@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= workflow,demo,prompt,dev
+EXTRAS ?= workflow,demo,prompt,fsr,dev
+# OpenCV's contrib build (extra fsr) and ultralytics' plain build share the cv2 files: the one
+# installed last wins, so the contrib build, where installed, is reinstalled last (its own
+# version, from the pip cache) for classical.spatial_fill fsr / fsr_mean
+CONTRIB := opencv-contrib-python-headless
 
 .PHONY: install demo test lint pytest benchmarks
 
@@ -12,6 +16,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	version=$$($(BIN)/python -m pip show $(CONTRIB) 2>/dev/null | sed -n 's/^Version: //p'); \
+	  if [ -n "$$version" ]; then \
+	    $(BIN)/python -m pip install --quiet --no-deps --force-reinstall "$(CONTRIB)==$$version"; \
+	  fi
 	touch $@
 
 install: $(STAMP)

@@ -1,6 +1,6 @@
 """Hole filling where flow propagation's chain breaks (issue 12): four clip kinds, four methods.
 
-Usage: python benchmarks/fill_quality.py [--clips a,b,...] [--vtest PATH]
+Usage: python benchmarks/fill_quality.py [--clips a,b,...] [--vtest PATH] [--spatial FILL]
 
 Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the untouched frames):
 - `people_300`, `people_600` (need `--vtest`): a real static surveillance camera with real
@@ -24,9 +24,14 @@ Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the un
   painted as above.
 - `bikes_cut`, `bbb_start0`: the demo's harder segments (moving ellipse; bikes_cut holds a scene
   cut), as benchmarks/quality.py --extra.
+- `fixed_*`: more fixed elliptical holes (painted as above), added later to check the spatial
+  fills on footage they were not chosen on: carphone from frame 80 (window edge) and on the
+  speaker's face, Big Buck Bunny from frame 90 (centre), bikes from frames 150 and 90, and
+  `fixed_people` (needs `--vtest`): vtest.avi from frame 100, walkers passing the hole.
 
 Methods: `new` (the default classical path: propagation, alignment, then the mean of a harmonic
-and a Telea fill, spread through the flows unless the shot's holes stay put), `today` (the path
+and a Telea fill, spread through the flows unless the shot's holes stay put; `--spatial` sets
+another `classical.spatial_fill`), `today` (the path
 before issue 12: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV Telea,
 radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
 observations of the whole clip; pixels never seen: Telea on that plate). Scores at the processing
@@ -207,7 +212,35 @@ def clips(vtest: Path | None) -> dict[str, Callable[[], tuple[np.ndarray, np.nda
         "logo_bbb": lambda: fixed(f := load("bigbuckbunny.mp4", 0), corner_logo(f.shape[1:3])),
         "bikes_cut": lambda: moving("bikes.mp4", 56, 1),
         "bbb_start0": lambda: moving("bigbuckbunny.mp4", 0, 5),
+        # more fixed holes, added to check the spatial fills on footage they were not chosen on
+        "fixed_carphone_80": lambda: fixed(
+            f := load("carphone_pristine.mp4", 80, width=None),
+            ellipse(f.shape[1:3], (0.75, 0.6), (0.1, 0.15)),
+        ),
+        "fixed_carphone_face": lambda: fixed(
+            f := load("carphone_pristine.mp4", 0, width=None),
+            ellipse(f.shape[1:3], (0.3, 0.55), (0.1, 0.15)),
+        ),
+        "fixed_bbb_90": lambda: fixed(
+            f := load("bigbuckbunny.mp4", 90), ellipse(f.shape[1:3], (0.5, 0.5), (0.08, 0.12))
+        ),
+        "fixed_bikes_150": lambda: fixed(
+            f := load("bikes.mp4", 150), ellipse(f.shape[1:3], (0.5, 0.5), (0.08, 0.12))
+        ),
+        "fixed_bikes_90_low": lambda: fixed(
+            f := load("bikes.mp4", 90), ellipse(f.shape[1:3], (0.3, 0.75), (0.08, 0.12))
+        ),
+        "fixed_people": lambda: fixed(
+            f := surveillance_frames(vtest, 100), ellipse(f.shape[1:3], (0.6, 0.4), (0.06, 0.1))
+        ),
     }
+
+
+def surveillance_frames(path: Path | None, start: int) -> np.ndarray:
+    """40 frames of vtest.avi from `start`, as they are (walkers included)."""
+    if path is None:
+        raise SystemExit("the vtest.avi clips need --vtest PATH (see the module's docstring)")
+    return surveillance_scene(path)[0][start : start + FRAMES]
 
 
 def median_plate(video: np.ndarray, holes: np.ndarray) -> np.ndarray:
@@ -245,15 +278,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clips", help="comma-separated subset of the clips")
     parser.add_argument("--methods", default="new,today,telea,median", help="subset of methods")
-    parser.add_argument("--vtest", type=Path, help="OpenCV's vtest.avi (the people_* clips)")
+    parser.add_argument("--vtest", type=Path, help="OpenCV's vtest.avi (the *people* clips)")
+    parser.add_argument(
+        "--spatial", default="mean", help="classical.spatial_fill of the `new` method"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     chosen = clips(args.vtest)
     if not args.clips and args.vtest is None:
-        chosen = {k: v for k, v in chosen.items() if not k.startswith("people_")}
+        chosen = {k: v for k, v in chosen.items() if "people" not in k}
     if args.clips:
         chosen = {k: chosen[k] for k in args.clips.split(",")}
-    print(f"# fill quality — {machine()}, {today()}")
+    print(f"# fill quality — {machine()}, {today()}, new: spatial_fill {args.spatial}")
     print("| clip | method | hole-PSNR | PSNR | SSIM | vs Telea (dB) | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name, build in chosen.items():
@@ -262,7 +298,9 @@ def main() -> None:
         rows = {}
         with tempfile.TemporaryDirectory() as tmp:
             if "new" in methods:
-                rows["new"] = pipeline(name, video, masks, Path(tmp) / "new")
+                rows["new"] = pipeline(
+                    name, video, masks, Path(tmp) / "new", fill={"spatial": args.spatial}
+                )
             if "today" in methods:
                 rows["today"] = pipeline(
                     name, video, masks, Path(tmp) / "old", align={"references": 0},

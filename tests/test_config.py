@@ -47,6 +47,15 @@ def test_a_sam_architecture_must_match_its_checkpoint() -> None:
         validate_config({"prompt": {"sam": {"model": "vit_b"}}})
 
 
+def test_an_fsr_spatial_fill_without_opencv_contrib_is_refused_before_any_job(monkeypatch):
+    import cv2
+
+    monkeypatch.delattr(cv2, "xphoto")
+    with pytest.raises(ConfigError, match="classical.spatial_fill.*xphoto"):
+        validate_config({"classical": {"spatial_fill": "fsr_mean"}})
+    validate_config({"classical": {"spatial_fill": "mean"}})  # the default needs no contrib
+
+
 def schema_keys(schema: dict, prefix: str = ""):
     """(key, subschema) of every described key, depth first."""
     for name, sub in schema.get("properties", {}).items():

@@ -81,6 +81,43 @@ def test_harmonic_spatial_fill_recovers_a_linear_ramp():
     assert np.abs(filled.astype(int) - frame)[hole].max() <= 1  # rounding of the border
 
 
+def edge_through_a_hole() -> tuple[np.ndarray, np.ndarray]:
+    """A dark pillar's straight edge crossing a hole on a bright background (40x64 RGB)."""
+    frame = np.full((40, 64, 3), 220, np.uint8)
+    frame[:, :30] = 40
+    hole = np.zeros((40, 64), bool)
+    hole[12:28, 20:44] = True
+    return frame, hole
+
+
+def test_fsr_spatial_fill_continues_a_straight_edge_that_harmonic_blurs():
+    frame, hole = edge_through_a_hole()
+    hidden = np.where(hole[..., None], 0, frame).astype(np.uint8)
+    errors = {
+        method: np.abs(spatial_fill(hidden, hole, method).astype(int) - frame)[hole].mean()
+        for method in ("fsr", "harmonic")
+    }
+    assert errors["fsr"] < 5 < errors["harmonic"]
+
+
+def test_fsr_mean_spatial_fill_averages_fsr_and_mean():
+    frame, hole = edge_through_a_hole()
+    hidden = np.where(hole[..., None], 0, frame).astype(np.uint8)
+    parts = [spatial_fill(hidden, hole, m).astype(float) for m in ("fsr", "mean")]
+    blend = spatial_fill(hidden, hole, "fsr_mean").astype(float)
+    assert np.abs(blend - (parts[0] + parts[1]) / 2)[hole].max() <= 1  # rounding of each part
+    np.testing.assert_array_equal(blend[~hole], frame[~hole])
+
+
+def test_fsr_spatial_fill_without_opencv_contrib_names_the_fix(monkeypatch):
+    import cv2
+
+    monkeypatch.delattr(cv2, "xphoto")
+    frame, hole = edge_through_a_hole()
+    with pytest.raises(RuntimeError, match="Fix: install OpenCV's contrib build"):
+        spatial_fill(frame, hole, "fsr_mean")
+
+
 def test_composite_changes_only_hole_pixels_at_full_resolution():
     original = panning_clip(1, 50, 66)[0]
     result = np.zeros((48, 64, 3), np.uint8)

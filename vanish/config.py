@@ -193,6 +193,15 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
             f"side of {RAFT_MIN_SIDE} px (RAFT). Fix: max_side >= {RAFT_MIN_SIDE} or null, or "
             "backend: classical."
         )
+    spatial = config["classical"]["spatial_fill"]
+    if config["backend"] == "classical" and spatial.startswith("fsr"):
+        from vanish.models.classical import FSR_FIX, fsr_available
+
+        if not fsr_available():
+            raise ConfigError(
+                f"config 'classical.spatial_fill' is {spatial!r}, which needs OpenCV's contrib "
+                f"module xphoto, missing from this environment. Fix: {FSR_FIX}."
+            )
     from vanish.weights import REGISTRY  # the registry records each SAM file's architecture
 
     for role in ("sam", "sam2"):

@@ -123,7 +123,33 @@ def harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return filled
 
 
-SPATIAL_FILLS = ("mean", "harmonic", "telea")
+SPATIAL_FILLS = ("mean", "harmonic", "telea", "fsr", "fsr_mean")
+FSR_FIX = (
+    "install OpenCV's contrib build over the plain one: pip install --no-deps --force-reinstall "
+    "opencv-contrib-python-headless==<the installed opencv-python-headless version> (`make "
+    "install` does this), or choose another classical.spatial_fill"
+)
+
+
+def fsr_available() -> bool:
+    """Whether OpenCV's contrib module `xphoto` (frequency selective reconstruction) is here:
+    ultralytics pulls in the plain OpenCV build, whose files replace the contrib build's when
+    it is installed after it (README, Install)."""
+    return hasattr(cv2, "xphoto")
+
+
+def fsr_fill(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Fill `hole` of one uint8 RGB frame by OpenCV contrib's frequency selective reconstruction
+    (`xphoto.inpaint`, fast mode): each block is modelled as a sparse sum of Fourier basis
+    functions fitted to the known pixels around it, so straight edges and regular texture
+    continue into the hole where harmonic and Telea fills blur them. Slower than those (0.2-0.6
+    s for a hole of 1,700-6,000 px on 2 cores, docs/benchmarks.md)."""
+    if not fsr_available():
+        raise RuntimeError(f"spatial fill 'fsr' needs cv2.xphoto, missing here. Fix: {FSR_FIX}")
+    source = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)  # the fast mode works on BGR input
+    filled = np.zeros_like(source)
+    cv2.xphoto.inpaint(source, (~hole).astype(np.uint8), filled, cv2.xphoto.INPAINT_FSR_FAST)
+    return cv2.cvtColor(filled, cv2.COLOR_BGR2RGB)
 
 
 def spatial_fill(
@@ -136,7 +162,10 @@ def spatial_fill(
     border (`harmonic_fill`); best on smooth or textured areas, worst where a sharp edge crosses
     the hole. `telea`: OpenCV's fast marching fill, which continues edges but smears texture.
     `mean`: the average of the two, whose errors differ enough that the average beats both on
-    most holes measured (docs/benchmarks.md, fill quality).
+    most holes measured (docs/benchmarks.md, fill quality). `fsr` (`fsr_fill`) continues
+    structure: far better where straight edges cross the hole, worse on smooth animated
+    content; `fsr_mean`, the average of `fsr` and `mean`, keeps most of the gain and halves the
+    loss.
     """
     if method not in SPATIAL_FILLS:
         raise ValueError(f"unknown spatial fill {method!r} (one of {', '.join(SPATIAL_FILLS)})")
@@ -144,10 +173,14 @@ def spatial_fill(
         return frame
     if method == "telea":
         return cv2.inpaint(frame, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+    if method == "fsr":
+        return np.where(hole[..., None], fsr_fill(frame, hole), frame)
     smooth = harmonic_fill(frame.transpose(2, 0, 1).astype(np.float64), hole).transpose(1, 2, 0)
-    if method == "mean":
+    if method in ("mean", "fsr_mean"):
         telea = cv2.inpaint(frame, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
         smooth = (smooth + telea) / 2
+    if method == "fsr_mean":
+        smooth = (smooth + fsr_fill(frame, hole)) / 2
     out = frame.copy()
     out[hole] = np.clip(np.rint(smooth[hole]), 0, 255).astype(np.uint8)
     return out
