@@ -141,9 +141,10 @@ def fsr_available() -> bool:
 def fsr_fill(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Fill `hole` of one uint8 RGB frame by OpenCV contrib's frequency selective reconstruction
     (`xphoto.inpaint`, fast mode): each block is modelled as a sparse sum of Fourier basis
-    functions fitted to the known pixels around it, so straight edges and regular texture
-    continue into the hole where harmonic and Telea fills blur them. Slower than those (0.2-0.6
-    s for a hole of 1,700-6,000 px on 2 cores, docs/benchmarks.md)."""
+    functions fitted to the known pixels around it, so edges and texture continue into the
+    hole where harmonic and Telea fills blur them; the smaller the hole, the more of it sees
+    real context. Slower than those (0.2-0.6 s for a hole of 1,700-6,000 px on 2 cores,
+    docs/benchmarks.md)."""
     if not fsr_available():
         raise RuntimeError(f"spatial fill 'fsr' needs cv2.xphoto, missing here. Fix: {FSR_FIX}")
     # OpenCV's colour order: fed RGB, the fill of a 10-frame test clip lost 0.8 dB
@@ -164,9 +165,9 @@ def spatial_fill(
     the hole. `telea`: OpenCV's fast marching fill, which continues edges but smears texture.
     `mean`: the average of the two, whose errors differ enough that the average beats both on
     most holes measured (docs/benchmarks.md, fill quality). `fsr` (`fsr_fill`) continues
-    structure: far better where straight edges cross the hole, worse on smooth animated
-    content; `fsr_mean`, the average of `fsr` and `mean`, keeps most of the gain and halves the
-    loss.
+    structure from the blocks around the hole: far better on small holes (in pixels), a gamble
+    on larger ones; `fsr_mean`, the average of `fsr` and `mean`, keeps most of the gain and
+    halves the loss.
     """
     if method not in SPATIAL_FILLS:
         raise ValueError(f"unknown spatial fill {method!r} (one of {', '.join(SPATIAL_FILLS)})")
