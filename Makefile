@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= workflow,demo,prompt,fsr,dev
-# OpenCV's contrib build (extra fsr) and ultralytics' plain build share the cv2 files: the one
-# installed last wins, so the contrib build, where installed, is reinstalled last (its own
-# version, from the pip cache) for classical.spatial_fill fsr / fsr_mean
+EXTRAS ?= workflow,demo,prompt,dev
+# OpenCV's contrib build (ours: classical.spatial_fill auto) and ultralytics' plain build share
+# the cv2 files: the one installed last wins, so the contrib build is reinstalled last (its own
+# version, from the pip cache)
 CONTRIB := opencv-contrib-python-headless
 
 .PHONY: install demo test lint pytest benchmarks

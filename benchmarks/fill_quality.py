@@ -29,9 +29,10 @@ Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the un
   speaker's face, Big Buck Bunny from frame 90 (centre), bikes from frames 150 and 90, and
   `fixed_people` (needs `--vtest`): vtest.avi from frame 100, walkers passing the hole.
 
-Methods: `new` (the default classical path: propagation, alignment, then the mean of a harmonic
-and a Telea fill, spread through the flows unless the shot's holes stay put; `--spatial` sets
-another `classical.spatial_fill`), `today` (the path
+Methods: `new` (the default classical path: propagation, alignment, then the spatial fill
+`auto` — the mean of a harmonic and a Telea fill, averaged with OpenCV contrib's FSR on parts of
+the hole up to 2,000 px — spread through the flows unless the shot's holes stay put; `--spatial`
+sets another `classical.spatial_fill`), `today` (the path
 before issue 12: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV Telea,
 radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
 observations of the whole clip; pixels never seen: Telea on that plate). Scores at the processing
@@ -279,9 +280,7 @@ def main() -> None:
     parser.add_argument("--clips", help="comma-separated subset of the clips")
     parser.add_argument("--methods", default="new,today,telea,median", help="subset of methods")
     parser.add_argument("--vtest", type=Path, help="OpenCV's vtest.avi (the *people* clips)")
-    parser.add_argument(
-        "--spatial", default="mean", help="classical.spatial_fill of the `new` method"
-    )
+    parser.add_argument("--spatial", help="classical.spatial_fill of `new` (default: the config's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     chosen = clips(args.vtest)
@@ -289,7 +288,8 @@ def main() -> None:
         chosen = {k: v for k, v in chosen.items() if "people" not in k}
     if args.clips:
         chosen = {k: chosen[k] for k in args.clips.split(",")}
-    print(f"# fill quality — {machine()}, {today()}, new: spatial_fill {args.spatial}")
+    spatial_change = {"spatial": args.spatial} if args.spatial else {}
+    print(f"# fill quality — {machine()}, {today()}, new: spatial_fill {args.spatial or 'default'}")
     print("| clip | method | hole-PSNR | PSNR | SSIM | vs Telea (dB) | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name, build in chosen.items():
@@ -298,9 +298,7 @@ def main() -> None:
         rows = {}
         with tempfile.TemporaryDirectory() as tmp:
             if "new" in methods:
-                rows["new"] = pipeline(
-                    name, video, masks, Path(tmp) / "new", fill={"spatial": args.spatial}
-                )
+                rows["new"] = pipeline(name, video, masks, Path(tmp) / "new", fill=spatial_change)
             if "today" in methods:
                 rows["today"] = pipeline(
                     name, video, masks, Path(tmp) / "old", align={"references": 0},

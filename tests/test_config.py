@@ -51,9 +51,11 @@ def test_an_fsr_spatial_fill_without_opencv_contrib_is_refused_before_any_job(mo
     import cv2
 
     monkeypatch.delattr(cv2, "xphoto")
-    with pytest.raises(ConfigError, match="classical.spatial_fill.*xphoto"):
-        validate_config({"classical": {"spatial_fill": "fsr_mean"}})
-    validate_config({"classical": {"spatial_fill": "mean"}})  # the default needs no contrib
+    for config in ({}, {"classical": {"spatial_fill": "fsr_mean"}}):  # {}: the default, auto
+        with pytest.raises(ConfigError, match="classical.spatial_fill.*xphoto"):
+            validate_config(config)
+    validate_config({"classical": {"spatial_fill": "mean"}})
+    validate_config({"backend": "propainter"})  # no classical fill
 
 
 def schema_keys(schema: dict, prefix: str = ""):

@@ -109,13 +109,30 @@ def test_fsr_mean_spatial_fill_averages_fsr_and_mean():
     np.testing.assert_array_equal(blend[~hole], frame[~hole])
 
 
+def test_auto_spatial_fill_uses_fsr_mean_on_small_parts_and_mean_on_large_ones():
+    frame = np.full((96, 128, 3), 220, np.uint8)
+    frame[:, :30] = 40
+    frame[:, 90:] = 120
+    small = np.zeros((96, 128), bool)
+    small[12:28, 20:44] = True  # 384 px, across the edge at x = 30
+    large = np.zeros((96, 128), bool)
+    large[40:90, 60:110] = True  # 2,500 px, above FSR_MAX_AREA
+    both = small | large
+    hidden = np.where(both[..., None], 0, frame).astype(np.uint8)
+    auto = spatial_fill(hidden, both, "auto").astype(int)
+    np.testing.assert_array_equal(auto[large], spatial_fill(hidden, both, "mean")[large])
+    alone = spatial_fill(np.where(small[..., None], 0, frame).astype(np.uint8), small, "fsr_mean")
+    assert np.abs(auto[small] - alone[small]).max() <= 1  # rounding of the mean part
+
+
 def test_fsr_spatial_fill_without_opencv_contrib_names_the_fix(monkeypatch):
     import cv2
 
     monkeypatch.delattr(cv2, "xphoto")
     frame, hole = edge_through_a_hole()
-    with pytest.raises(RuntimeError, match="Fix: install OpenCV's contrib build"):
-        spatial_fill(frame, hole, "fsr_mean")
+    for method in ("fsr_mean", "auto"):
+        with pytest.raises(RuntimeError, match="Fix: install OpenCV's contrib build"):
+            spatial_fill(frame, hole, method)
 
 
 def test_composite_changes_only_hole_pixels_at_full_resolution():

@@ -194,13 +194,14 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
             "backend: classical."
         )
     spatial = config["classical"]["spatial_fill"]
-    if config["backend"] == "classical" and spatial.startswith("fsr"):
+    if config["backend"] == "classical" and spatial in ("auto", "fsr", "fsr_mean"):
         from vanish.models.classical import FSR_FIX, fsr_available
 
         if not fsr_available():
             raise ConfigError(
                 f"config 'classical.spatial_fill' is {spatial!r}, which needs OpenCV's contrib "
-                f"module xphoto, missing from this environment. Fix: {FSR_FIX}."
+                f"module xphoto, missing from this environment. Fix: {FSR_FIX} (mean needs "
+                "no contrib module)."
             )
     from vanish.weights import REGISTRY  # the registry records each SAM file's architecture
 
