@@ -125,6 +125,23 @@ def test_auto_spatial_fill_uses_fsr_mean_on_small_parts_and_mean_on_large_ones()
     assert np.abs(auto[small] - alone[small]).max() <= 1  # rounding of the mean part
 
 
+def test_auto_spatial_fill_takes_fsr_under_a_steady_hole_and_mean_under_a_moving_one():
+    frame, hole = edge_through_a_hole()
+    frames = np.repeat(frame[None], 3, axis=0)
+    zero = np.zeros((2, 2, 40, 64), np.float32)
+    moving = moving_box_masks(3, 40, 64, size=(16, 24), speed=8)
+    for holes, expected in ((np.repeat(hole[None], 3, axis=0), "fsr_mean"), (moving, "mean")):
+        hidden = np.where(holes[..., None], 0, frames).astype(np.uint8)
+        fill = {
+            m: keyframe_fill(hidden, holes, zero, zero, "bilinear", m) for m in ("auto", expected)
+        }
+        difference = np.abs(fill["auto"].astype(int) - fill[expected])
+        assert difference.max() <= 1  # fsr_mean rounds once, auto twice (mean, then blend)
+    assert not np.array_equal(
+        fill["auto"], keyframe_fill(hidden, moving, zero, zero, "bilinear", "fsr_mean")
+    )
+
+
 def test_fsr_spatial_fill_without_opencv_contrib_names_the_fix(monkeypatch):
     import cv2
 

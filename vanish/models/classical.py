@@ -173,7 +173,7 @@ def spatial_fill(
     structure from the blocks around the hole: far better on small holes (in pixels), a gamble
     on larger ones; `fsr_mean`, the average of `fsr` and `mean`, keeps most of the gain and
     halves the loss. `auto` (the default): `fsr_mean` on the hole's small parts, `mean` on the
-    rest (`small_parts_with_fsr`).
+    rest (`small_parts_with_fsr`; the fill stage asks for it only where the holes stay put).
     """
     if method not in SPATIAL_FILLS:
         raise ValueError(f"unknown spatial fill {method!r} (one of {', '.join(SPATIAL_FILLS)})")
