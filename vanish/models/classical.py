@@ -201,7 +201,7 @@ def small_parts_with_fsr(frame: np.ndarray, hole: np.ndarray, mean: np.ndarray) 
     FSR_MAX_AREA pixels replaced by the average of that fill and FSR's. FSR runs on the
     `mean`-filled frame with only those parts missing: the large parts around them are not left
     for it to reconstruct (the cost of FSR grows with the missing area)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), 4)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), 4)
     small = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] <= FSR_MAX_AREA) + 1
     if not len(small):
         return mean
