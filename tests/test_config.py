@@ -47,15 +47,24 @@ def test_a_sam_architecture_must_match_its_checkpoint() -> None:
         validate_config({"prompt": {"sam": {"model": "vit_b"}}})
 
 
-def test_an_fsr_spatial_fill_without_opencv_contrib_is_refused_before_any_job(monkeypatch):
-    import cv2
-
-    monkeypatch.delattr(cv2, "xphoto")
+def test_an_fsr_spatial_fill_with_plain_opencv_is_refused_before_any_job(monkeypatch):
+    monkeypatch.setattr("vanish.config.opencv_contrib_installed", lambda: False)
     for config in ({}, {"classical": {"spatial_fill": "fsr_mean"}}):  # {}: the default, auto
-        with pytest.raises(ConfigError, match="classical.spatial_fill.*xphoto"):
+        with pytest.raises(ConfigError, match="classical.spatial_fill.*plain build"):
             validate_config(config)
     validate_config({"classical": {"spatial_fill": "mean"}})
     validate_config({"backend": "propainter"})  # no classical fill
+
+
+def test_the_opencv_build_is_read_from_its_version_file(tmp_path: Path) -> None:
+    from vanish.config import contrib_flag, opencv_contrib_installed
+
+    version = tmp_path / "version.py"
+    for text, flag in (("contrib = True\n", True), ("contrib = False\n", False), ("x = 1\n", None)):
+        version.write_text(f'opencv_version = "5.1.0.95"\n{text}headless = True\n')
+        assert contrib_flag(version) is flag
+    assert contrib_flag(tmp_path / "missing.py") is None
+    assert opencv_contrib_installed() is True  # this environment, as `make install` sets it up
 
 
 def schema_keys(schema: dict, prefix: str = ""):

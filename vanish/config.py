@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib.util
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from vanish.errors import VanishError
+from vanish.errors import OPENCV_CONTRIB_FIX, VanishError
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -194,15 +196,12 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
             "backend: classical."
         )
     spatial = config["classical"]["spatial_fill"]
-    if config["backend"] == "classical" and spatial in ("auto", "fsr", "fsr_mean"):
-        from vanish.models.classical import FSR_FIX, fsr_available
-
-        if not fsr_available():
-            raise ConfigError(
-                f"config 'classical.spatial_fill' is {spatial!r}, which needs OpenCV's contrib "
-                f"module xphoto, missing from this environment. Fix: {FSR_FIX} (mean needs "
-                "no contrib module)."
-            )
+    needs_contrib = config["backend"] == "classical" and spatial in ("auto", "fsr", "fsr_mean")
+    if needs_contrib and opencv_contrib_installed() is False:
+        raise ConfigError(
+            f"config 'classical.spatial_fill' is {spatial!r}, which needs OpenCV's contrib module "
+            f"xphoto, and the OpenCV here is the plain build. Fix: {OPENCV_CONTRIB_FIX}."
+        )
     from vanish.weights import REGISTRY  # the registry records each SAM file's architecture
 
     for role in ("sam", "sam2"):
@@ -219,6 +218,23 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
                 f"weights.{role} to {' or '.join(map(repr, fitting))} or prompt.{role}.model to "
                 "the checkpoint's architecture."
             )
+
+
+def opencv_contrib_installed() -> bool | None:
+    """Whether the `cv2` on the path is OpenCV's contrib build (None: cannot tell), read from the
+    `version.py` its wheels ship, without importing cv2: planning imports no model library."""
+    spec = importlib.util.find_spec("cv2")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    return contrib_flag(Path(next(iter(spec.submodule_search_locations))) / "version.py")
+
+
+def contrib_flag(version_file: Path) -> bool | None:
+    """The `contrib = True|False` line of an OpenCV wheel's cv2/version.py (None: no such line)."""
+    if not version_file.is_file():
+        return None
+    found = re.search(r"^contrib\s*=\s*(True|False)\s*$", version_file.read_text(), re.MULTILINE)
+    return None if found is None else found.group(1) == "True"
 
 
 def default_config() -> dict[str, Any]:

@@ -17,3 +17,11 @@ class InputError(VanishError):
 
 class SampleSheetError(VanishError):
     """The sample sheet itself is malformed."""
+
+
+# How to get cv2.xphoto (classical.spatial_fill auto, fsr, fsr_mean): README, OpenCV's two builds
+OPENCV_CONTRIB_FIX = (
+    "install OpenCV's contrib build over the plain one: pip install --no-deps --force-reinstall "
+    "opencv-contrib-python-headless==<its version> after everything else (`make install` "
+    "does this), or set classical.spatial_fill to mean"
+)

@@ -13,6 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from vanish.errors import OPENCV_CONTRIB_FIX
+
 DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -129,11 +131,6 @@ SPATIAL_FILLS = ("auto", "mean", "harmonic", "telea", "fsr", "fsr_mean")
 # Measured on 21 fixed holes (docs/benchmarks.md): up to 1,700 px `fsr_mean` beat `mean` on 11
 # of 12 (+0.03 to +3.5 dB, once -0.44); from 2,400 px it ranged from -1.06 to +0.52.
 FSR_MAX_AREA = 2000
-FSR_FIX = (
-    "install OpenCV's contrib build over the plain one: pip install --no-deps --force-reinstall "
-    "opencv-contrib-python-headless==<its version> after everything else (`make install` "
-    "does this), or set classical.spatial_fill to mean"
-)
 
 
 def fsr_available() -> bool:
@@ -151,7 +148,9 @@ def fsr_fill(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
     real context. Slower than those (0.2-0.6 s for a hole of 1,700-6,000 px on 2 cores,
     docs/benchmarks.md)."""
     if not fsr_available():
-        raise RuntimeError(f"spatial fill 'fsr' needs cv2.xphoto, missing here. Fix: {FSR_FIX}")
+        raise RuntimeError(
+            f"spatial fill 'fsr' needs cv2.xphoto, missing here. Fix: {OPENCV_CONTRIB_FIX}"
+        )
     # OpenCV's colour order: fed RGB, the fill of a 10-frame test clip lost 0.8 dB
     source = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
     filled = np.zeros_like(source)
