@@ -50,7 +50,7 @@ def test_a_sam_architecture_must_match_its_checkpoint() -> None:
 def test_an_fsr_spatial_fill_with_plain_opencv_is_refused_before_any_job(monkeypatch):
     monkeypatch.setattr("vanish.config.opencv_contrib_installed", lambda: False)
     for config in ({}, {"classical": {"spatial_fill": "fsr_mean"}}):  # {}: the default, auto
-        with pytest.raises(ConfigError, match="classical.spatial_fill.*plain build"):
+        with pytest.raises(ConfigError, match="classical.spatial_fill.*not the contrib build"):
             validate_config(config)
     validate_config({"classical": {"spatial_fill": "mean"}})
     validate_config({"backend": "propainter"})  # no classical fill

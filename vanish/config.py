@@ -200,7 +200,8 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
     if needs_contrib and opencv_contrib_installed() is False:
         raise ConfigError(
             f"config 'classical.spatial_fill' is {spatial!r}, which needs OpenCV's contrib module "
-            f"xphoto, and the OpenCV here is the plain build. Fix: {OPENCV_CONTRIB_FIX}."
+            "xphoto, and the OpenCV found here is not the contrib build. "
+            f"Fix: {OPENCV_CONTRIB_FIX}."
         )
     from vanish.weights import REGISTRY  # the registry records each SAM file's architecture
 
@@ -221,8 +222,9 @@ def _check_consistency(config: Mapping[str, Any]) -> None:
 
 
 def opencv_contrib_installed() -> bool | None:
-    """Whether the `cv2` on the path is OpenCV's contrib build (None: cannot tell), read from the
-    `version.py` its wheels ship, without importing cv2: planning imports no model library."""
+    """Whether the `cv2` on the path is OpenCV's contrib build (False also when there is no cv2;
+    None: cannot tell), read from the `version.py` its wheels ship, without importing cv2:
+    planning imports no model library."""
     spec = importlib.util.find_spec("cv2")
     if spec is None or not spec.submodule_search_locations:
         return False
