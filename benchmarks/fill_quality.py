@@ -166,12 +166,17 @@ def surveillance_scene(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frames, masks, clean_plate(frames, masks)
 
 
+def vtest_scene(path: Path | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`surveillance_scene` of the `--vtest` file, which the *people* clips need."""
+    if path is None:
+        raise SystemExit("the *people* clips need --vtest PATH (see the module's docstring)")
+    return surveillance_scene(path)
+
+
 def people(path: Path | None, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(video, masks, truth): 40 frames of vtest.avi from `start`, walkers masked, the truth
     inside the masks the whole video's clean plate."""
-    if path is None:
-        raise SystemExit("the people_* clips need --vtest PATH (see the module's docstring)")
-    frames, masks, plate = surveillance_scene(path)
+    frames, masks, plate = vtest_scene(path)
     video, holes = frames[start : start + FRAMES], masks[start : start + FRAMES]
     return video, holes, np.where(holes[..., None], plate[None], video)
 
@@ -239,9 +244,7 @@ def clips(vtest: Path | None) -> dict[str, Callable[[], tuple[np.ndarray, np.nda
 
 def surveillance_frames(path: Path | None, start: int) -> np.ndarray:
     """40 frames of vtest.avi from `start`, as they are (walkers included)."""
-    if path is None:
-        raise SystemExit("the vtest.avi clips need --vtest PATH (see the module's docstring)")
-    return surveillance_scene(path)[0][start : start + FRAMES]
+    return vtest_scene(path)[0][start : start + FRAMES]
 
 
 def median_plate(video: np.ndarray, holes: np.ndarray) -> np.ndarray:
