@@ -7,7 +7,7 @@ import torch
 from synthetic import moving_box_masks, panning_clip
 
 from vanish.convert import frames_to_tensor, masks_to_tensor
-from vanish.models.propagation import image_propagation
+from vanish.models.propagation import blended_propagation, image_propagation
 from vanish.stages.propagate import propagate_window, sub_videos
 
 GOLDEN = "tests/data/golden"
@@ -64,6 +64,53 @@ def test_unseen_pixels_stay_holes():
     zero = np.zeros((3, 2, 32, 32), np.float32)
     _, left = propagate_window(frames, holes, zero, zero, "nearest")
     np.testing.assert_array_equal(left, holes)
+
+
+def _still_clip(values: list[float], holes: list[bool]) -> tuple[torch.Tensor, ...]:
+    """A 1x4-pixel clip, one grey value per frame, still (zero flows): its hole frames can only
+    be filled by copying the same pixel from the nearest known frames on each side."""
+    count = len(values)
+    frames = torch.tensor(values).view(1, count, 1, 1, 1).expand(1, count, 3, 1, 4).clone()
+    masks = torch.tensor(holes, dtype=torch.float32).view(1, count, 1, 1, 1)
+    masks = masks.expand(1, count, 1, 1, 4).clone()
+    zero = torch.zeros(1, count - 1, 2, 1, 4)
+    return frames * (1 - masks), zero, zero, masks
+
+
+def test_blend_weights_each_sweep_by_the_distance_it_travelled():
+    # frame 1 is 1 frame from frame 0 (value 0.8) and 2 from frame 3 (value -0.4)
+    prop, left = blended_propagation(
+        *_still_clip([0.8, 0.0, 0.0, -0.4], [False, True, True, False])
+    )
+    near, far = 1 / 2**2, 1 / 3**2
+    expected = (near * 0.8 + far * -0.4) / (near + far)
+    torch.testing.assert_close(prop[0, 1], torch.full((3, 1, 4), expected))
+    torch.testing.assert_close(
+        prop[0, 2], torch.full((3, 1, 4), (far * 0.8 + near * -0.4) / (near + far))
+    )
+    assert not left.any()
+
+
+def test_blend_takes_the_only_sweep_that_reaches_a_pixel():
+    prop, left = blended_propagation(*_still_clip([0.5, 0.0, 0.0], [False, True, True]))
+    torch.testing.assert_close(prop[0, 1:], torch.full((2, 3, 1, 4), 0.5))
+    assert not left.any()
+
+
+def test_blend_leaves_holes_no_sweep_reaches():
+    masked, forward, backward, masks = _still_clip([0.0, 0.0], [True, True])
+    prop, left = blended_propagation(masked, forward, backward, masks)
+    assert torch.equal(left, masks)
+    assert not prop.any()
+
+
+def test_sequential_sweeps_keep_the_backward_candidate_blend_does_not():
+    # what `blend` changes: ProPainter's forward sweep never revisits what the backward one filled
+    clip = _still_clip([0.8, 0.0, 0.0, -0.4], [False, True, True, False])
+    sequential, _ = image_propagation(*clip, "bilinear")
+    blended, _ = blended_propagation(*clip)
+    torch.testing.assert_close(sequential[0, 1], torch.full((3, 1, 4), -0.4))
+    assert blended[0, 1, 0, 0, 0] > 0
 
 
 def test_sub_videos_cover_each_frame_once_with_padding():

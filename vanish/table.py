@@ -301,6 +301,7 @@ class PropagateOptions:
     interpolation: str
     chunk: int
     pad: int
+    sweeps: str
 
     @classmethod
     def from_config(cls, config: Config) -> PropagateOptions:
@@ -310,11 +311,12 @@ class PropagateOptions:
         if config["backend"] == "propainter":
             length = config["propainter"]["subvideo_length"]
             chunk = min(REFERENCE_PROPAGATION_CAP, length)
-            return cls("nearest", chunk, REFERENCE_PROPAGATION_PAD)
+            return cls("nearest", chunk, REFERENCE_PROPAGATION_PAD, "sequential")
         c = config["classical"]
         return cls(
-            c["interpolation"], min(REFERENCE_PROPAGATION_CAP, c["subvideo_length"]), c["pad"]
-        )
+            c["interpolation"], min(REFERENCE_PROPAGATION_CAP, c["subvideo_length"]), c["pad"],
+            c["sweeps"],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

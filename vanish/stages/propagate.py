@@ -4,6 +4,8 @@ Hole pixels take the flow-warped value of a neighbouring frame where the forward
 passes and the source pixel is known; what stays unfilled is recorded in `masks/`. The clip is
 processed in sub-videos of `chunk` frames with `pad` frames of context on each side, as the
 reference does, and never across a shot cut, so memory is bounded by the chunk, not the clip.
+The propainter backend runs the reference's sweeps; the classical backend blends both sweeps'
+candidates by distance (`sweeps`, `vanish.models.propagation.blended_propagation`).
 Output (`vanish.io`: `write_propagated`, `read_propagated`): the frames (uint8; unfilled hole
 pixels hold mid-grey), the holes left, and a summary of how much was filled; only the computed
 frames (`io.ComputedFrames`), numbered in computed order.
@@ -34,7 +36,7 @@ from vanish.convert import (
 )
 from vanish.keyframes import check_keyframes, keyframe_positions, read_keyframe
 from vanish.models.classical import shots
-from vanish.models.propagation import image_propagation, propagation_step
+from vanish.models.propagation import blended_propagation, image_propagation, propagation_step
 
 SCRATCH = ".keyframes"  # keyframe sweeps' frames, inside the stage's temporary folder
 
@@ -53,17 +55,24 @@ def sub_videos(start: int, stop: int, chunk: int, pad: int) -> list[tuple[int, i
     ]
 
 
+SWEEPS = {"sequential": image_propagation, "blend": blended_propagation}
+
+
 def propagate_window(
     frames: np.ndarray,
     holes: np.ndarray,
     forward: np.ndarray,
     backward: np.ndarray,
     interpolation: str,
+    sweeps: str = "sequential",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Image propagation on one window: returns updated uint8 frames and the holes left."""
+    """Image propagation on one window: returns updated uint8 frames and the holes left.
+
+    `sweeps`: `sequential` is ProPainter's (the forward sweep fills what the backward one
+    left), `blend` the classical backend's (both sweeps' candidates weighted by distance)."""
     frames_t, masks_t = frames_to_tensor(frames), masks_to_tensor(holes)
     with torch.inference_mode():
-        prop, left = image_propagation(
+        prop, left = SWEEPS[sweeps](
             frames_t * (1 - masks_t),
             flows_to_tensor(forward),
             flows_to_tensor(backward),
@@ -251,6 +260,7 @@ def propagate(
     pad: int,
     keyframes: str | Path,
     sample: str,
+    sweeps: str,
 ) -> Path:
     """Propagate known pixels (and the sample's `keyframes` folder's, when given) into the holes
     of every frame; writes the stage folder."""
@@ -268,7 +278,9 @@ def propagate(
                 holes = io.read_mask_paths(keyed_holes[lo:hi])
                 frames = read_frames(lo, hi)
                 forward, backward = flows.read(lo, hi - 1)
-                updated, left = propagate_window(frames, holes, forward, backward, interpolation)
+                updated, left = propagate_window(
+                    frames, holes, forward, backward, interpolation, sweeps
+                )
                 keep = slice(keep_lo - lo, keep_hi - lo)
                 io.write_propagated(tmp, updated[keep], left[keep], keep_lo)
                 hole = int(io.read_mask_paths(hole_paths[keep_lo:keep_hi]).sum())
@@ -282,6 +294,7 @@ def propagate(
                 "filled_pixels": filled,
                 "filled_fraction": filled / total if total else 1.0,
                 "interpolation": interpolation,
+                "sweeps": sweeps,
                 "keyframes": applied,
                 "keyframe_filled_pixels": keyed,
             },
