@@ -78,10 +78,12 @@ def run_classical(
     metrics: bool = True,
     align: dict[str, Any] | None = None,
     fill: dict[str, Any] | None = None,
+    propagate_changes: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """The classical stage chain on one clip, at the default config; returns seconds per stage.
 
-    `align`, `fill`: option changes of those stages (e.g. `{"references": 0}` skips alignment).
+    `align`, `fill`, `propagate_changes`: option changes of those stages (e.g.
+    `{"references": 0}` skips alignment).
     """
     from vanish.stages.align import classical_align
     from vanish.stages.complete import classical_complete
@@ -118,7 +120,13 @@ def run_classical(
         times,
         "propagate",
         lambda: propagate(
-            frames, masks, completed, prop, keyframes="", sample=name, **options("propagate")
+            frames,
+            masks,
+            completed,
+            prop,
+            keyframes="",
+            sample=name,
+            **options("propagate", **(propagate_changes or {})),
         ),
     )
     timed(

@@ -1,6 +1,7 @@
 """Hole filling where flow propagation's chain breaks (issue 12): four clip kinds, four methods.
 
 Usage: python benchmarks/fill_quality.py [--clips a,b,...] [--vtest PATH] [--spatial FILL]
+       [--sweeps blend|sequential] [--fb-tolerance X]
 
 Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the untouched frames):
 - `people_300`, `people_600` (need `--vtest`): a real static surveillance camera with real
@@ -28,12 +29,17 @@ Clips (real footage, 40 frames at 432 px wide unless said; ground truth = the un
   fills on footage they were not chosen on: carphone from frame 80 (window edge) and on the
   speaker's face, Big Buck Bunny from frame 90 (centre), bikes from frames 150 and 90, and
   `fixed_people` (needs `--vtest`): vtest.avi from frame 100, walkers passing the hole.
+- `moving_*`: more moving ellipses (the demo's mask generator, other seeds), added to check the
+  blended propagation sweeps and their looser flow check on segments they were not chosen on:
+  bikes from frames 150 and 200, Big Buck Bunny from 90 and 40, carphone from 80 (432 px wide).
 
-Methods: `new` (the default classical path: propagation, alignment, then the spatial fill
+Methods: `new` (the default classical path: propagation — `--sweeps` and `--fb-tolerance` set
+`classical.sweeps` and `classical.fb_tolerance` — alignment, then the spatial fill
 `auto` — the mean of a harmonic and a Telea fill, averaged with OpenCV contrib's FSR on parts of
 the hole up to 2,000 px — spread through the flows unless the shot's holes stay put; `--spatial`
 sets another `classical.spatial_fill`), `today` (the path
-before issue 12: no alignment, Telea keyframes always spread), `telea` (per-frame OpenCV Telea,
+before issue 12: ProPainter's sequential sweeps with the reference flow check, no alignment, Telea
+keyframes always spread), `telea` (per-frame OpenCV Telea,
 radius 3, as metrics' baseline) and `median` (a per-pixel temporal median of the unmasked
 observations of the whole clip; pixels never seen: Telea on that plate). Scores at the processing
 size: hole-PSNR pooled over the clip's (dilated) holes, PSNR and SSIM averaged over frames.
@@ -239,6 +245,12 @@ def clips(vtest: Path | None) -> dict[str, Callable[[], tuple[np.ndarray, np.nda
         "fixed_people": lambda: fixed(
             f := surveillance_frames(vtest, 100), ellipse(f.shape[1:3], (0.6, 0.4), (0.06, 0.1))
         ),
+        # more moving holes, added to check the propagation sweeps on footage not chosen on
+        "moving_bikes_150": lambda: moving("bikes.mp4", 150, 2),
+        "moving_bikes_200": lambda: moving("bikes.mp4", 200, 3),
+        "moving_bbb_90": lambda: moving("bigbuckbunny.mp4", 90, 4),
+        "moving_bbb_40": lambda: moving("bigbuckbunny.mp4", 40, 6),
+        "moving_carphone_80": lambda: moving("carphone_pristine.mp4", 80, 7),
     }
 
 
@@ -284,6 +296,10 @@ def main() -> None:
     parser.add_argument("--methods", default="new,today,telea,median", help="subset of methods")
     parser.add_argument("--vtest", type=Path, help="OpenCV's vtest.avi (the *people* clips)")
     parser.add_argument("--spatial", help="classical.spatial_fill of `new` (default: the config's)")
+    parser.add_argument("--sweeps", help="classical.sweeps of `new` (default: the config's)")
+    parser.add_argument(
+        "--fb-tolerance", type=float, help="classical.fb_tolerance of `new` (default: the config's)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     chosen = clips(args.vtest)
@@ -292,7 +308,13 @@ def main() -> None:
     if args.clips:
         chosen = {k: chosen[k] for k in args.clips.split(",")}
     spatial_change = {"spatial": args.spatial} if args.spatial else {}
-    print(f"# fill quality — {machine()}, {today()}, new: spatial_fill {args.spatial or 'default'}")
+    propagate_change = {"sweeps": args.sweeps} if args.sweeps else {}
+    if args.fb_tolerance is not None:
+        propagate_change["fb_tolerance"] = args.fb_tolerance
+    print(
+        f"# fill quality — {machine()}, {today()}, new: spatial_fill {args.spatial or 'default'}, "
+        f"propagation {propagate_change or 'default'}"
+    )
     print("| clip | method | hole-PSNR | PSNR | SSIM | vs Telea (dB) | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name, build in chosen.items():
@@ -301,11 +323,15 @@ def main() -> None:
         rows = {}
         with tempfile.TemporaryDirectory() as tmp:
             if "new" in methods:
-                rows["new"] = pipeline(name, video, masks, Path(tmp) / "new", fill=spatial_change)
+                rows["new"] = pipeline(
+                    name, video, masks, Path(tmp) / "new", fill=spatial_change,
+                    propagate_changes=propagate_change,
+                )  # fmt: skip
             if "today" in methods:
                 rows["today"] = pipeline(
                     name, video, masks, Path(tmp) / "old", align={"references": 0},
                     fill={"spatial": "telea", "spread": "always"},
+                    propagate_changes={"sweeps": "sequential", "fb_tolerance": 1.0},
                 )  # fmt: skip
             run = "new" if "new" in methods else "old"
             holes = io.read_masks(io.full_masks_dir(Path(tmp) / run / "run" / "masks"))

@@ -5,11 +5,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from synthetic import options, panning_clip, write_clip_folder, write_mask_folder
+from synthetic import (
+    moving_box_masks,
+    options,
+    panning_clip,
+    write_clip_folder,
+    write_mask_folder,
+)
 
 from vanish import io
 from vanish.errors import InputError
-from vanish.masks import dilate
+from vanish.masks import dilate, holes_stay_put
 from vanish.stages.frames import extract_frames
 from vanish.stages.masks import masks_from_files
 
@@ -25,6 +31,12 @@ def test_dilation_is_the_l1_ball():
 def test_dilation_zero_keeps_any_nonzero_pixel():
     mask = np.array([[0, 3], [0, 0]], np.uint8)
     np.testing.assert_array_equal(dilate(mask, 0), mask > 0)
+
+
+def test_a_fixed_hole_stays_put_and_a_moving_one_does_not():
+    moving = moving_box_masks(6, 40, 80, size=(10, 10), speed=3)
+    assert holes_stay_put(np.repeat(moving[:1], 6, axis=0))
+    assert not holes_stay_put(moving)
 
 
 def test_masks_are_dilated_and_summarised(clip_on_disk):

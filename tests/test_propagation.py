@@ -7,7 +7,7 @@ import torch
 from synthetic import moving_box_masks, panning_clip
 
 from vanish.convert import frames_to_tensor, masks_to_tensor
-from vanish.models.propagation import blended_propagation, image_propagation
+from vanish.models.propagation import blended_propagation, fb_consistency, image_propagation
 from vanish.stages.propagate import propagate_window, sub_videos
 
 GOLDEN = "tests/data/golden"
@@ -111,6 +111,18 @@ def test_sequential_sweeps_keep_the_backward_candidate_blend_does_not():
     blended, _ = blended_propagation(*clip)
     torch.testing.assert_close(sequential[0, 1], torch.full((3, 1, 4), -0.4))
     assert blended[0, 1, 0, 0, 0] > 0
+
+
+def test_tolerance_loosens_both_bounds_of_the_flow_check():
+    # forward 1 px right, backward 0.1 px left: round trip off by 0.9 px, 0.81 px² against a
+    # reference bound of 0.01 * (1 + 0.01) + 0.5 = 0.51 px²; three times that passes
+    flow_prop = torch.zeros(1, 2, 4, 4)
+    flow_prop[:, 0] = 1.0
+    flow_check = torch.zeros(1, 2, 4, 4)
+    flow_check[:, 0] = -0.1
+    inner = (slice(None), slice(None), slice(None), slice(0, 3))  # sources inside the image
+    assert not fb_consistency(flow_prop, flow_check)[inner].any()
+    assert fb_consistency(flow_prop, flow_check, tolerance=3.0)[inner].all()
 
 
 def test_sub_videos_cover_each_frame_once_with_padding():

@@ -101,3 +101,15 @@ def test_propagation_fills_across_windows_as_the_reference(clip, tmp_path, subvi
     assert filled.sum() > 0.5 * clip["holes"].sum()
     if subvideo_length < COUNT:  # several windows: a window sees at most length + 10 frames ahead
         assert left.any()
+
+
+def test_classical_propagation_keeps_the_reference_check_under_a_fixed_hole(clip, tmp_path):
+    root = clip["root"]
+    settings = options("propagate", chunk=16, pad=2)
+    assert settings["fb_tolerance"] > 1  # the default loosens it where holes move
+    out = propagate(
+        root / "frames", root / "masks", root / "flows", tmp_path / "p", keyframes="", sample="pan",
+        **settings,
+    )  # fmt: skip
+    summary = io.read_propagation_summary(out)
+    assert summary["steady_windows"] == 3  # 40 frames in windows of 16: every one judged steady

@@ -30,6 +30,27 @@ def dilate(mask: np.ndarray, iterations: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), CROSS, iterations=iterations).astype(bool)
 
 
+# Consecutive holes overlapping by more than this stay put: fixed masks measured 0.95-1.0 (as
+# given and after propagation), moving objects 0.78-0.92 as given and 0.54-0.79 after propagation.
+STEADY_OVERLAP = 0.9
+
+
+def hole_overlap(holes: np.ndarray) -> float:
+    """How much a shot's holes (T, H, W) stay where they are: the intersection over union of
+    consecutive holes, averaged over the shot (1 for a single frame, 0 for no hole at all)."""
+    if len(holes) < 2:
+        return 1.0
+    inter = (holes[1:] & holes[:-1]).sum(axis=(1, 2))
+    union = (holes[1:] | holes[:-1]).sum(axis=(1, 2))
+    used = union > 0
+    return float((inter[used] / union[used]).mean()) if used.any() else 0.0
+
+
+def holes_stay_put(holes: np.ndarray) -> bool:
+    """Whether a shot's holes (T, H, W) are fixed: `hole_overlap` above STEADY_OVERLAP."""
+    return hole_overlap(holes) > STEADY_OVERLAP
+
+
 def resize_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour resize to (width, height) with Pillow, as the reference pipeline does."""
     if (mask.shape[1], mask.shape[0]) == size:

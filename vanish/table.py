@@ -302,6 +302,7 @@ class PropagateOptions:
     chunk: int
     pad: int
     sweeps: str
+    fb_tolerance: float
 
     @classmethod
     def from_config(cls, config: Config) -> PropagateOptions:
@@ -311,11 +312,11 @@ class PropagateOptions:
         if config["backend"] == "propainter":
             length = config["propainter"]["subvideo_length"]
             chunk = min(REFERENCE_PROPAGATION_CAP, length)
-            return cls("nearest", chunk, REFERENCE_PROPAGATION_PAD, "sequential")
+            return cls("nearest", chunk, REFERENCE_PROPAGATION_PAD, "sequential", 1.0)
         c = config["classical"]
         return cls(
             c["interpolation"], min(REFERENCE_PROPAGATION_CAP, c["subvideo_length"]), c["pad"],
-            c["sweeps"],
+            c["sweeps"], c["fb_tolerance"],
         )  # fmt: skip
 
 

@@ -46,14 +46,19 @@ def _pixel_grid(height: int, width: int, device: torch.device, dtype: torch.dtyp
     return torch.stack((cols, rows), dim=-1).to(dtype).unsqueeze(0)
 
 
-def fb_consistency(flow_prop: torch.Tensor, flow_check: torch.Tensor) -> torch.Tensor:
-    """1 where `flow_prop` and the opposite flow `flow_check` agree (n, 1, h, w), else 0."""
+def fb_consistency(
+    flow_prop: torch.Tensor, flow_check: torch.Tensor, tolerance: float = 1.0
+) -> torch.Tensor:
+    """1 where `flow_prop` and the opposite flow `flow_check` agree (n, 1, h, w), else 0.
+
+    `tolerance` multiplies both bounds (1: the reference check, bit for bit)."""
+    alpha1, alpha2 = FB_ALPHA1 * tolerance, FB_ALPHA2 * tolerance
     warped = warp(flow_check, flow_prop)
     diff = ((flow_prop + warped) ** 2).sum(dim=1, keepdim=True)
-    bound = FB_ALPHA1 * (
+    bound = alpha1 * (
         (flow_prop**2).sum(dim=1, keepdim=True) + (warped**2).sum(dim=1, keepdim=True)
     )
-    return (diff < bound + FB_ALPHA2).to(flow_prop.dtype)
+    return (diff < bound + alpha2).to(flow_prop.dtype)
 
 
 def binarize(x: torch.Tensor) -> torch.Tensor:
@@ -69,13 +74,15 @@ def propagation_step(
     flow_prop: torch.Tensor,
     flow_check: torch.Tensor,
     interpolation: str = "nearest",
+    tolerance: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Fill `current`'s holes from the neighbour `source` warped by `flow_prop`.
 
-    A hole pixel is filled where the flows are consistent and the source pixel is known (its
-    bilinearly warped mask ≤ 0.1). Returns the new frame and the holes left.
+    A hole pixel is filled where the flows are consistent (`fb_consistency` with `tolerance`)
+    and the source pixel is known (its bilinearly warped mask ≤ 0.1). Returns the new frame and
+    the holes left.
     """
-    valid = fb_consistency(flow_prop, flow_check)
+    valid = fb_consistency(flow_prop, flow_check, tolerance)
     if interpolation == "bilinear":  # one resampling for both (channels are independent)
         both = warp(torch.cat((source, source_mask), dim=1), flow_prop)
         warped, warped_mask = both[:, :-1], both[:, -1:]
@@ -95,6 +102,7 @@ def _sweep(
     flows_check: torch.Tensor,
     backward: bool,
     interpolation: str,
+    tolerance: float = 1.0,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """One propagation sweep; returns per-frame results in chronological order.
 
@@ -117,6 +125,7 @@ def _sweep(
                 flows_prop[:, flow_index],
                 flows_check[:, flow_index],
                 interpolation,
+                tolerance,
             )
         out_frames[k], out_masks[k] = prev_frame, prev_mask
     return out_frames, out_masks
@@ -128,6 +137,7 @@ def image_propagation(
     flows_backward: torch.Tensor,
     masks: torch.Tensor,
     interpolation: str = "nearest",
+    tolerance: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """ProPainter's training-free dual-sweep image propagation.
 
@@ -135,17 +145,17 @@ def image_propagation(
     where forward[k] maps frame k to k+1 and backward[k] maps frame k+1 to k. A backward sweep
     (last frame to first, pulling from k+1 with forward[k]) is followed by a forward sweep over
     its results (pulling from k-1 with backward[k-1]). A hole pixel takes the warped neighbour only
-    where the flows are consistent and the source is known. Returns the forward sweep's frames
-    and the holes left.
+    where the flows are consistent (`fb_consistency` with `tolerance`; 1 as the reference) and
+    the source is known. Returns the forward sweep's frames and the holes left.
     """
     count = masked_frames.shape[1]
     frames = [masked_frames[:, k] for k in range(count)]
     mask_list = [masks[:, k] for k in range(count)]
     back_frames, back_masks = _sweep(
-        frames, mask_list, flows_forward, flows_backward, True, interpolation
+        frames, mask_list, flows_forward, flows_backward, True, interpolation, tolerance
     )
     fwd_frames, fwd_masks = _sweep(
-        back_frames, back_masks, flows_backward, flows_forward, False, interpolation
+        back_frames, back_masks, flows_backward, flows_forward, False, interpolation, tolerance
     )
     return torch.stack(fwd_frames, dim=1), torch.stack(fwd_masks, dim=1)
 
@@ -156,6 +166,7 @@ def blended_propagation(
     flows_backward: torch.Tensor,
     masks: torch.Tensor,
     interpolation: str = "bilinear",
+    tolerance: float = 1.0,
     power: float = BLEND_POWER,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Image propagation whose two sweeps each start from the input, then are blended.
@@ -167,7 +178,9 @@ def blended_propagation(
     was copied from (as Deep Flow-Guided Video Inpainting combines its forward and backward
     candidates): each flow step resamples and drifts, so the nearer source is the better one,
     and two candidates with independent errors average to a smaller error. Each frame carries
-    its own index as an extra channel, which the sweeps copy along with the pixels.
+    its own index as an extra channel, which the sweeps copy along with the pixels. `tolerance`
+    loosens the forward-backward check (`fb_consistency`): a candidate it lets in is averaged
+    with the other sweep's rather than taken alone.
     """
     count = masked_frames.shape[1]
     index = torch.arange(count, dtype=masked_frames.dtype, device=masked_frames.device)
@@ -175,8 +188,8 @@ def blended_propagation(
     tagged = torch.cat((masked_frames, index), dim=2)
     frames = [tagged[:, k] for k in range(count)]
     mask_list = [masks[:, k] for k in range(count)]
-    back = _sweep(frames, mask_list, flows_forward, flows_backward, True, interpolation)
-    fwd = _sweep(frames, mask_list, flows_backward, flows_forward, False, interpolation)
+    back = _sweep(frames, mask_list, flows_forward, flows_backward, True, interpolation, tolerance)
+    fwd = _sweep(frames, mask_list, flows_backward, flows_forward, False, interpolation, tolerance)
     blended, left = [], []
     for k in range(count):
         back_frame, fwd_frame = back[0][k], fwd[0][k]

@@ -25,6 +25,7 @@ from vanish.convert import (
     tensor_to_frames,
     tensor_to_masks,
 )
+from vanish.masks import STEADY_OVERLAP, hole_overlap
 from vanish.models.classical import shots, spatial_fill
 from vanish.models.propagation import propagation_step
 
@@ -64,18 +65,6 @@ def _spread(
 
 
 FIXED_OVERLAP = 0.5
-STEADY_OVERLAP = 0.9  # fixed masks measured 0.95-1.0 after propagation, moving ones 0.54-0.79
-
-
-def hole_overlap(holes: np.ndarray) -> float:
-    """How much a shot's holes (T, H, W) stay where they are: the intersection over union of
-    consecutive holes, averaged over the shot (1 for a single frame, 0 for no hole at all)."""
-    if len(holes) < 2:
-        return 1.0
-    inter = (holes[1:] & holes[:-1]).sum(axis=(1, 2))
-    union = (holes[1:] | holes[:-1]).sum(axis=(1, 2))
-    used = union > 0
-    return float((inter[used] / union[used]).mean()) if used.any() else 0.0
 
 
 def fixed_holes(holes: np.ndarray) -> bool:

@@ -35,6 +35,7 @@ from vanish.convert import (
     tensor_to_masks,
 )
 from vanish.keyframes import check_keyframes, keyframe_positions, read_keyframe
+from vanish.masks import holes_stay_put
 from vanish.models.classical import shots
 from vanish.models.propagation import blended_propagation, image_propagation, propagation_step
 
@@ -65,11 +66,13 @@ def propagate_window(
     backward: np.ndarray,
     interpolation: str,
     sweeps: str = "sequential",
+    tolerance: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Image propagation on one window: returns updated uint8 frames and the holes left.
 
     `sweeps`: `sequential` is ProPainter's (the forward sweep fills what the backward one
-    left), `blend` the classical backend's (both sweeps' candidates weighted by distance)."""
+    left), `blend` the classical backend's (both sweeps' candidates weighted by distance);
+    `tolerance` loosens the forward-backward check (1: the reference's)."""
     frames_t, masks_t = frames_to_tensor(frames), masks_to_tensor(holes)
     with torch.inference_mode():
         prop, left = SWEEPS[sweeps](
@@ -78,6 +81,7 @@ def propagate_window(
             flows_to_tensor(backward),
             masks_t,
             interpolation,
+            tolerance,
         )
         updated = frames_t * (1 - masks_t) + prop * masks_t
     return tensor_to_frames(updated), tensor_to_masks(left)
@@ -261,13 +265,14 @@ def propagate(
     keyframes: str | Path,
     sample: str,
     sweeps: str,
+    fb_tolerance: float,
 ) -> Path:
     """Propagate known pixels (and the sample's `keyframes` folder's, when given) into the holes
     of every frame; writes the stage folder."""
     hole_paths = io.computed_hole_paths(masks_dir)
     flows = io.FlowReader(flows_dir)
     count = len(hole_paths)
-    filled = total = keyed = 0
+    filled = total = keyed = steady = 0
     with atomic_dir(out_dir) as tmp:
         scratch = tmp / SCRATCH  # removed below; a killed job's goes with its temporary folder
         read_frames, keyed_holes, applied = _keyed_source(
@@ -278,12 +283,19 @@ def propagate(
                 holes = io.read_mask_paths(keyed_holes[lo:hi])
                 frames = read_frames(lo, hi)
                 forward, backward = flows.read(lo, hi - 1)
+                given = io.read_mask_paths(hole_paths[lo:hi])
+                # Under holes that stay put the flow inside is interpolated all along, and a
+                # looser check lets its errors in (-0.13 to -0.50 dB on three fixed holes,
+                # docs/benchmarks.md): those windows keep the reference check.
+                still = holes_stay_put(given)
+                steady += still
+                tolerance = 1.0 if still else fb_tolerance
                 updated, left = propagate_window(
-                    frames, holes, forward, backward, interpolation, sweeps
+                    frames, holes, forward, backward, interpolation, sweeps, tolerance
                 )
                 keep = slice(keep_lo - lo, keep_hi - lo)
                 io.write_propagated(tmp, updated[keep], left[keep], keep_lo)
-                hole = int(io.read_mask_paths(hole_paths[keep_lo:keep_hi]).sum())
+                hole = int(given[keep].sum())
                 total += hole
                 filled += hole - int(left[keep].sum())
                 keyed += hole - int(holes[keep].sum())
@@ -295,6 +307,8 @@ def propagate(
                 "filled_fraction": filled / total if total else 1.0,
                 "interpolation": interpolation,
                 "sweeps": sweeps,
+                "fb_tolerance": fb_tolerance,
+                "steady_windows": steady,
                 "keyframes": applied,
                 "keyframe_filled_pixels": keyed,
             },
