@@ -1,5 +1,6 @@
 """Mask operations shared by the file-mask and prompt paths: dilation, resizing, and writing the
-mask stage folder from full-size masks."""
+mask stage folder from full-size masks; and whether a shot's holes stay put (which the
+propagate and fill stages ask)."""
 
 from __future__ import annotations
 
