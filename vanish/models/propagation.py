@@ -18,9 +18,9 @@ FB_ALPHA1 = 0.01
 FB_ALPHA2 = 0.5
 BINARY_THRESHOLD = 0.1
 # `blended_propagation` weighs a candidate copied from d frames away by 1 / (1 + d) ** 2. Measured
-# (docs/benchmarks.md): powers 1, 2 and 3 within 0.1 dB of each other on five clips; the nearer
-# candidate alone (power -> infinity) 0.1-0.7 dB lower on four of them, equal weights (power 0)
-# 0.28 dB lower on the one where the choice mattered most.
+# (docs/benchmarks.md) on five clips: power 3 within 0.06 dB, power 1 up to 0.17 dB lower; the
+# nearer candidate alone (power -> infinity) 0.1-0.7 dB lower on four of them, equal weights
+# (power 0) 0.28 dB lower on the one where the choice mattered most.
 BLEND_POWER = 2
 
 
